@@ -270,10 +270,19 @@ class JobInfo:
         return self.name or self.key
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ref": self.ref.to_dict(), "key": self.key, "name": self.name, "tags": list(self.tags),
-                "channels": list(self.channels)}
+        return {
+            "ref": self.ref.to_dict(),
+            "key": self.key,
+            "name": self.name,
+            "tags": list(self.tags),
+            "channels": list(self.channels),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobInfo:
-        return cls(ref=JobRef.from_dict(data["ref"]), name=data.get("name"), tags=tuple(data.get("tags") or ()),
-                   channels=tuple(data.get("channels") or ()))
+        return cls(
+            ref=JobRef.from_dict(data["ref"]),
+            name=data.get("name"),
+            tags=tuple(data.get("tags") or ()),
+            channels=tuple(data.get("channels") or ()),
+        )
