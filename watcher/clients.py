@@ -1,0 +1,174 @@
+"""AWS clients: one aiobotocore client per (service, region, profile, endpoint), made once, closed at exit.
+
+Making a client costs tens of milliseconds and blocks the loop, so clients are made at start-up (or
+the first time a new combination is needed) and shared by every poll. Errors are sorted here into
+the few kinds the engine treats differently.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession, get_session
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientKey:
+    """What makes two jobs share a client."""
+
+    service: str
+    region: str | None
+    profile: str | None
+    endpoint_url: str | None
+
+
+class Failure(enum.Enum):
+    """How a failed call is handled."""
+
+    THROTTLED = "throttled"  # slow the whole service down, retry this job later
+    NOT_FOUND = "not_found"  # confirm once more, then report the job vanished
+    DENIED = "denied"  # credentials or permissions: retry slowly, report an error
+    INVALID = "invalid"  # the job's identity is wrong: retry slowly, report an error
+    TRANSIENT = "transient"  # network, 5xx, timeouts: back off and retry
+
+
+_THROTTLE = {
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "LimitExceededException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+}
+_NOT_FOUND = {"ResourceNotFoundException", "NotFoundException", "NotFound", "NoSuchEntity"}
+_DENIED = {
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnauthorizedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "ExpiredToken",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "UnauthorizedOperation",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+}
+_INVALID = {
+    "ValidationException",
+    "BadRequestException",
+    "InvalidRequestException",
+    "ArgumentException",
+    "InvalidParameterException",
+    "InvalidParameterValueException",
+}
+
+
+def classify(exc: BaseException) -> tuple[Failure, str, str]:
+    """(kind, code, message) of a failed call; the message is safe to log (no secrets)."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "Unknown")
+        message = str(error.get("Message") or "")[:500]
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _THROTTLE or status == 429:
+            return Failure.THROTTLED, code, message
+        if code in _NOT_FOUND:
+            return Failure.NOT_FOUND, code, message
+        if code in _DENIED or status in (401, 403):
+            return Failure.DENIED, code, message
+        if code in _INVALID:
+            return Failure.INVALID, code, message
+        return Failure.TRANSIENT, code, message
+    if isinstance(exc, ParamValidationError):
+        return Failure.INVALID, "ParamValidationError", str(exc)[:500]
+    if isinstance(exc, NoCredentialsError | NoRegionError):
+        return Failure.DENIED, type(exc).__name__, str(exc)[:500]
+    if isinstance(exc, TimeoutError):
+        return Failure.TRANSIENT, "Timeout", "no answer within the request timeout"
+    if isinstance(exc, BotoConnectionError | BotoCoreError | OSError):
+        return Failure.TRANSIENT, type(exc).__name__, str(exc)[:500]
+    return Failure.TRANSIENT, type(exc).__name__, str(exc)[:500]
+
+
+class ClientPool:
+    """Owns every aiobotocore client of the process. Use ``async with ClientPool(...) as pool``."""
+
+    def __init__(
+        self,
+        *,
+        region: str | None,
+        profile: str | None,
+        endpoint_url: str | None,
+        max_attempts: int = 1,
+        max_pool_connections: int = 32,
+        timeout: float = 20.0,
+    ) -> None:
+        self.region = region
+        self.profile = profile
+        self.endpoint_url = endpoint_url
+        self.max_attempts = max_attempts
+        self.max_pool_connections = max_pool_connections
+        self.timeout = timeout
+        self._stack = AsyncExitStack()
+        self._clients: dict[ClientKey, Any] = {}
+        self._sessions: dict[str | None, AioSession] = {}
+        self._lock = anyio.Lock()
+
+    async def __aenter__(self) -> ClientPool:
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._clients.clear()
+        await self._stack.aclose()
+
+    async def client(self, key: ClientKey) -> Any:
+        """The shared client for ``key``, made on first use."""
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        async with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = await self._stack.enter_async_context(self._create(key))
+                self._clients[key] = client
+        return client
+
+    def _create(self, key: ClientKey) -> Any:
+        session = self._sessions.get(key.profile)
+        if session is None:
+            session = AioSession(profile=key.profile) if key.profile else get_session()
+            self._sessions[key.profile] = session
+        env_endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get(f"AWS_ENDPOINT_URL_{key.service.upper()}")
+        config = AioConfig(
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+            max_pool_connections=self.max_pool_connections,
+            connect_timeout=min(10.0, self.timeout),
+            read_timeout=self.timeout,
+            # With a custom endpoint the host prefix (Deadline's "management.") would break the address.
+            inject_host_prefix=not (key.endpoint_url or env_endpoint),
+            user_agent_extra="jobwatch",
+        )
+        return session.create_client(key.service, region_name=key.region, endpoint_url=key.endpoint_url, config=config)
