@@ -28,7 +28,7 @@ def scrub(text: str) -> str:
 def _scrub_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Processor: scrub secrets from every string value (error texts quote URLs)."""
     for key, value in event_dict.items():
-        if (isinstance(value, str) and "://" in value and key not in ("endpoint",)) or (isinstance(value, str) and "Bearer" in value):
+        if isinstance(value, str) and ("://" in value or "Bearer" in value):
             event_dict[key] = scrub(value)
     return event_dict
 
