@@ -1,0 +1,116 @@
+"""The SQLite store: registry, snapshots, events and outbox in one file that survives reopening."""
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from watcher.errors import StateError
+from watcher.model import Event, EventKind, JobInfo, JobRef, Phase, Snapshot
+from watcher.store import JobState, Store
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def _info(job_id: str = "fw-rollout", name: str | None = "firmware") -> JobInfo:
+    return JobInfo(ref=JobRef("iot", {"jobId": job_id}), name=name, tags=("fleet",))
+
+
+def _snap(status: str = "IN_PROGRESS", phase: Phase = Phase.RUNNING) -> Snapshot:
+    return Snapshot(phase=phase, status=status, terminal=phase.terminal, counters={"succeeded": 3})
+
+
+def _event(kind: EventKind = EventKind.PHASE, new: str = "succeeded") -> Event:
+    return Event(kind=kind, job_key="iot:fw-rollout", service="iot", at=T0, old="running", new=new, summary="done")
+
+
+def test_job_state_events_and_outbox_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with Store.open(path) as store:
+        state = JobState(info=_info(), added_at=1.0, next_poll_at=1.0)
+        assert store.upsert_job(state) is True
+        assert store.upsert_job(state) is False
+        state.snapshot = _snap("COMPLETED", Phase.SUCCEEDED)
+        state.done, state.done_reason = True, "terminal"
+        owed = store.commit_poll(state, [_event()], lambda e, j: ["team", "oncall"], now=10.0)
+        assert owed == 2
+    with Store.open(path) as store:
+        (job,) = store.jobs()
+        assert job.info == _info()
+        assert job.snapshot == _snap("COMPLETED", Phase.SUCCEEDED)
+        assert job.done and job.done_reason == "terminal"
+        assert store.jobs(active_only=True) == []
+        due = store.due_deliveries(now=10.0)
+        assert [d.channel for d in due] == ["team", "oncall"]
+        assert due[0].event == _event() and due[0].job == _info()
+
+
+def test_outbox_rows_are_sent_retried_or_expired(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        state = JobState(info=_info(), added_at=1.0)
+        store.upsert_job(state)
+        store.commit_poll(state, [_event(), _event(EventKind.STUCK)], lambda e, j: ["team"], now=5.0)
+        first, second = store.due_deliveries(now=5.0)
+        store.mark_sent([first.id], now=6.0)
+        store.mark_retry([second.id], next_attempt_at=60.0, error="HTTP 503")
+        assert store.due_deliveries(now=30.0) == []
+        assert store.next_delivery_at() == 60.0
+        assert store.outbox_depth() == 1
+        store.mark_expired([second.id], error="older than max_age")
+        assert store.outbox_depth() == 0
+        newest, oldest = store.history("iot:fw-rollout")
+        assert oldest.deliveries[0]["state"] == "sent" and oldest.deliveries[0]["sent_at"]
+        assert newest.deliveries[0]["state"] == "expired"
+        assert newest.deliveries[0]["last_error"] == "older than max_age"
+
+
+def test_a_failed_commit_writes_nothing(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        state = JobState(info=_info(), added_at=1.0)
+        store.upsert_job(state)
+
+        def broken_router(event: Event, job: JobInfo) -> list[str]:
+            raise RuntimeError("router failed mid-transaction")
+
+        state.snapshot = _snap()
+        with pytest.raises(RuntimeError):
+            store.commit_poll(state, [_event()], broken_router, now=5.0)
+        assert store.history() == []
+        assert store.job(state.key).snapshot is None  # type: ignore[union-attr]
+
+
+def test_removed_jobs_keep_history_and_can_be_revived(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        state = JobState(info=_info(), added_at=1.0)
+        store.upsert_job(state)
+        store.commit_poll(state, [_event(EventKind.WATCHING)], None, now=2.0)
+        assert store.remove_job(state.key) is True
+        assert store.remove_job(state.key) is False
+        assert store.jobs(active_only=True) == []
+        assert len(store.history()) == 1
+        store.upsert_job(state, revive=True)
+        assert [j.key for j in store.jobs(active_only=True)] == [state.key]
+
+
+def test_config_jobs_no_longer_configured_are_retired(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        for job_id in ("a", "b"):
+            store.upsert_job(JobState(info=_info(job_id), source="config", added_at=1.0))
+        store.upsert_job(JobState(info=_info("c"), source="api", added_at=1.0))
+        assert store.retire_config_jobs(["iot:a"]) == ["iot:b"]
+        assert sorted(j.key for j in store.jobs(active_only=True)) == ["iot:a", "iot:c"]
+
+
+def test_unwritable_place_is_a_clear_state_error(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="does not exist"):
+        Store.open(tmp_path / "missing-dir" / "s.db")
+    (tmp_path / "notadb").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StateError, match="notadb"):
+        Store.open(tmp_path / "notadb")
+
+
+def test_wal_mode_is_on(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sqlite3.connect(tmp_path / "s.db").execute("SELECT value FROM meta").fetchone() == ("1",)
