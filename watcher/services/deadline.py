@@ -97,8 +97,8 @@ class Deadline(ServiceSpec):
     def _phase(status: str | None, lifecycle: str | None) -> Phase:
         if lifecycle in FAILED_LIFECYCLE:
             return Phase.FAILED
-        if status is None:
-            return Phase.QUEUED if lifecycle in _WAITING_LIFECYCLE else Phase.UNKNOWN
+        if status is None and lifecycle in _WAITING_LIFECYCLE:
+            return Phase.QUEUED
         phase = r.phase_of(STATUSES, status)
         if lifecycle in WAITER_TERMINAL_LIFECYCLE and not phase.terminal:
             return Phase.CANCELLED  # archived before its tasks ended: it will not run any more
@@ -152,7 +152,7 @@ def _failure(
         parts.append(message)
     if not parts and lifecycle is not None and lifecycle in FAILED_LIFECYCLE:
         parts.append(lifecycle.lower().replace("_", " "))
-    return "; ".join(parts) or None
+    return r.text("; ".join(parts)) or None
 
 
 ADAPTER = Deadline()

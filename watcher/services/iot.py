@@ -71,7 +71,7 @@ class Iot(ServiceSpec):
             phase = Phase.FAILED
             failure = _things_failed(counters)
         elif phase is Phase.CANCELLED:
-            failure = ": ".join(part for part in (reason_code, comment) if part) or None
+            failure = r.text(": ".join(part for part in (reason_code, comment) if part)) or None
         result = reason_code
         if forced:
             result = f"{reason_code} (forced)" if reason_code else "forced"
