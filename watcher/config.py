@@ -221,10 +221,15 @@ class Settings(_Model):
         if duplicates:
             raise ValueError(f"channel name(s) used twice: {', '.join(duplicates)}")
         known = set(names)
-        for index, job in enumerate(self.jobs):
-            for channel in job.channels:
+        listing = ", ".join(names) or "(no [[channels]] defined)"
+        uses = [(f"jobs[{i}].channels", job.channels) for i, job in enumerate(self.jobs)]
+        uses += [(f"discover[{i}].channels", rule.channels) for i, rule in enumerate(self.discover)]
+        uses += [(f"routes[{i}].channels", route.channels) for i, route in enumerate(self.routes)]
+        uses += [("notify.default_channels", self.notify.default_channels)]
+        for where, channels in uses:
+            for channel in channels or ():
                 if channel not in known:
-                    raise ValueError(f"jobs[{index}].channels: unknown channel {channel!r}")
+                    raise ValueError(f"{where}: unknown channel {channel!r}; known: {listing}")
         return self
 
     def service(self, name: str) -> ServiceSettings:
