@@ -1,7 +1,8 @@
 """A token bucket with an adaptive rate: the per-service limit on AWS requests.
 
 anyio has no rate limiter. This one hands out tokens at ``rate`` per second (bursts up to ``burst``)
-in FIFO order. A throttle answer halves the current rate (down to ``floor``); every success then
+in FIFO order. The burst defaults to one token, so no one-second window ever sees more than
+``rate`` requests: AWS's limits are per second, and a burst would spend them all at once. A throttle answer halves the current rate (down to ``floor``); every success then
 adds back a little until the configured rate is reached again (AIMD, as TCP and botocore's adaptive
 mode do), so a throttled service slows down as a whole and recovers by itself.
 """
@@ -19,7 +20,7 @@ class TokenBucket:
     def __init__(self, rate: float, burst: float | None = None, floor: float | None = None) -> None:
         self.limit = float(rate)
         self.rate = float(rate)
-        self.burst = max(1.0, burst if burst is not None else min(rate, 10.0))
+        self.burst = max(1.0, burst if burst is not None else 1.0)
         self.floor = floor if floor is not None else max(0.05, rate / 20)
         self._tokens = min(self.burst, 1.0)
         self._stamp = time.monotonic()
