@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -49,9 +49,20 @@ async def stop_on_signals(engine: Engine) -> None:
             return
 
 
-def extra_tasks(settings: Settings, engine: Engine) -> list[Callable[[], Awaitable[Any]]]:
-    """The tasks that run beside the engine in the daemon."""
-    tasks: list[Callable[[], Awaitable[Any]]] = [lambda: stop_on_signals(engine)]
+def extra_tasks(settings: Settings, engine: Engine) -> list[Callable[[], Coroutine[Any, Any, Any]]]:
+    """The tasks that run beside the engine in the daemon: signals, the API, discovery rules, sd_notify."""
+    from watcher import sdnotify
+    from watcher.api import ApiServer
+    from watcher.discovery import discovery_tasks
+
+    tasks: list[Callable[[], Coroutine[Any, Any, Any]]] = [lambda: stop_on_signals(engine)]
+    ready = [engine.ready]
+    if settings.api.enabled:
+        server = ApiServer(engine, settings)
+        tasks.append(server.run)
+        ready.append(server.serving)
+    tasks.extend(rule.run for rule in discovery_tasks(settings, engine))
+    tasks.append(lambda: sdnotify.run(*ready))
     return tasks
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from watcher.config import Settings
 from watcher.diff import diff, error_event, stuck_event, vanished_event
 from watcher.errors import StateError
 from watcher.metrics import Metrics
-from watcher.model import Event, EventKind, JobInfo, Phase, Snapshot
+from watcher.model import Event, EventKind, JobInfo, JobRef, Phase, Snapshot
 from watcher.ratelimit import TokenBucket
 from watcher.services import adapter_for
 from watcher.services.base import Adapter, AnswerError
@@ -96,7 +96,7 @@ class Engine:
 
     # -- public ----------------------------------------------------------------------------------
 
-    async def run(self, *extra: Callable[[], Awaitable[Any]]) -> None:
+    async def run(self, *extra: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         """Run until :meth:`stop` (or cancellation). ``extra`` tasks (API, discovery, ...) share the group."""
         aws = self.settings.aws
         async with ClientPool(
@@ -181,6 +181,12 @@ class Engine:
     def get(self, key: str) -> JobState | None:
         watch = self._watches.get(key)
         return watch.state if watch else self.store.job(key)
+
+    def client_key(self, ref: JobRef) -> ClientKey:
+        """The shared client a job (or a discovery rule) with ``ref``'s service, region and profile uses."""
+        aws = self.settings.aws
+        region = ref.region or self.settings.service(ref.service).region or adapter_for(ref.service).default_region
+        return ClientKey(ref.service, region or aws.region, ref.profile or aws.profile, ref.endpoint_url or aws.endpoint_url)
 
     @property
     def pool(self) -> ClientPool:
