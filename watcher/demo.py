@@ -110,7 +110,7 @@ async def _demo(jobs: int, seed: int, time_scale: float) -> int:
             notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
             engine = Engine(settings, store, notifier)
             engine.listeners.append(printer.events)
-            entries = sim.state.jobs()
+            entries = sim.state.entries()
             print(f"jobwatch demo: simulator at {sim.url}, watching {len(entries)} jobs on five services "
                   "(Ctrl-C to stop)\n", flush=True)
             for entry in entries:
