@@ -119,14 +119,16 @@ class _JobBase(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    service: str
-    name: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    channels: list[str] = Field(default_factory=list)
-    interval: Duration | None = None
-    region: str | None = None
-    profile: str | None = None
-    endpoint_url: str | None = None
+    service: str = Field(description="devicefarm, deadline, amplify, iot or braket.")
+    name: str | None = Field(None, description="Display name in messages (a rule: its label in logs).")
+    tags: list[str] = Field(default_factory=list, description="Tags routes and mutes match on.")
+    channels: list[str] = Field(default_factory=list, description="Channels that get every event of the job(s).")
+    interval: Duration | None = Field(
+        None, description="A job: its base poll interval. A rule: how often it lists (default 60s)."
+    )
+    region: str | None = Field(None, description="Region of the call (else the service's, then [aws].region).")
+    profile: str | None = Field(None, description="AWS profile of the call (else [aws].profile).")
+    endpoint_url: str | None = Field(None, description="Endpoint of the call (else [aws].endpoint_url).")
 
     @field_validator("service")
     @classmethod
