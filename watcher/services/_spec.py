@@ -94,7 +94,7 @@ class ServiceSpec:
         """Keyword arguments for the discovery call from a rule; ValueError names a missing required key."""
         if self.discovery is None:
             raise ValueError(f"{self.service} has no discovery call")
-        call: dict[str, Any] = dict(self.discovery_defaults)
+        call: dict[str, Any] = {k: list(v) if isinstance(v, list) else v for k, v in self.discovery_defaults.items()}
         for name in self.discovery.required:
             if rule.get(name) in (None, ""):
                 raise ValueError(f"a {self.service} discovery rule needs {name!r}")
