@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
+from watcher.api import ApiServer
+from watcher.config import Settings
+from watcher.discovery import Rule, discovery_tasks
+from watcher.engine import Engine
+from watcher.model import SERVICES
 from watcher.simulator import SimulatorThread
+from watcher.store import Store
 
 
 @pytest.fixture
@@ -40,3 +52,88 @@ def sim() -> Iterator[SimulatorThread]:
     """A fresh, empty simulator in a background thread: ``.url`` and ``.control`` (a SimControl)."""
     with SimulatorThread() as running:
         yield running
+
+
+# -- a running daemon (engine + local API + discovery rules) for tests/api, tests/discovery, tests/wait --------------
+def _daemon_settings(sim_url: str, tmp_path: Path, **extra: Any) -> Settings:
+    """Quick polls against the simulator, state in ``tmp_path``, the API on a free loopback port."""
+    raw: dict[str, Any] = {
+        "watcher": {
+            "state": str(tmp_path / "state.db"),
+            "poll_interval": 0.2,
+            "max_poll_interval": 0.5,
+            "stuck_after": 0,
+        },
+        "aws": {"region": "us-east-1", "endpoint_url": sim_url},
+        "services": {s: {"rate_limit": 50} for s in SERVICES},
+        "api": {"listen": "127.0.0.1:0"},
+        "notify": {"retry_base": 0.1, "retry_cap": 0.5},
+    }
+    for key, value in extra.items():
+        raw[key] = {**raw[key], **value} if isinstance(raw.get(key), dict) else value
+    return Settings.model_validate(raw)
+
+
+@dataclass
+class _Daemon:
+    """A running engine with its API."""
+
+    engine: Engine
+    store: Store
+    settings: Settings
+    server: ApiServer
+    rules: list[Rule]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@asynccontextmanager
+async def _running(settings: Settings, notifier: Any = None) -> AsyncIterator[_Daemon]:
+    """Run engine, API and discovery rules of ``settings`` until the block ends."""
+    store = Store.open(settings.watcher.state)
+    engine = Engine(settings, store, notifier)
+    server = ApiServer(engine, settings)
+    rules = discovery_tasks(settings, engine)
+    tasks = [server.run, *(rule.run for rule in rules)]
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(partial(engine.run, *tasks))
+            with anyio.fail_after(10):
+                await server.serving.wait()
+            try:
+                yield _Daemon(engine, store, settings, server, rules)
+            finally:
+                engine.stop()
+    finally:
+        store.close()
+
+
+async def _until(condition: Any, within: float = 10.0, what: str = "condition") -> None:
+    """Poll ``condition()`` every 20 ms; fail with ``what`` after ``within`` seconds."""
+    try:
+        with anyio.fail_after(within):
+            while not condition():  # noqa: ASYNC110 - the conditions are plain state, no event tells of them
+                await anyio.sleep(0.02)
+    except TimeoutError:
+        pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def daemon_settings(sim: Any, tmp_path: Path) -> Any:
+    """``daemon_settings(**overrides)``: quick-polling settings against this test's simulator, API on a free port."""
+    return partial(_daemon_settings, sim.url, tmp_path)
+
+
+@pytest.fixture
+def api_daemon() -> Any:
+    """``async with api_daemon(settings, notifier=None) as d``: engine, API and discovery rules running;
+    ``d.url``, ``d.engine``, ``d.store``, ``d.server``, ``d.rules``."""
+    return _running
+
+
+@pytest.fixture
+def wait_until() -> Any:
+    """``await wait_until(condition, within=10, what=...)``: poll a plain condition with a deadline."""
+    return _until

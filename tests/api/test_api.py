@@ -34,9 +34,9 @@ async def call(
         return answer.status, payload if payload is not None else await answer.text()
 
 
-async def test_add_get_list_and_remove_a_job(sim: Any, settings_for: Any, daemon: Any, wait_until: Any) -> None:
+async def test_add_get_list_and_remove_a_job(sim: Any, daemon_settings: Any, api_daemon: Any, wait_until: Any) -> None:
     arn = braket_job(sim, "vqe-h2")
-    async with daemon(settings_for()) as d, aiohttp.ClientSession() as http:
+    async with api_daemon(daemon_settings()) as d, aiohttp.ClientSession() as http:
         body = {"service": "braket", "params": {"jobArn": arn}, "name": "VQE H2", "tags": ["chem"], "interval": "1s"}
         status, answer = await call(http, "POST", f"{d.url}/jobs", body)
         assert status == 201, answer
@@ -70,10 +70,10 @@ async def test_add_get_list_and_remove_a_job(sim: Any, settings_for: Any, daemon
 
 
 async def test_a_deadline_key_with_slashes_works_percent_encoded_or_not(
-    sim: Any, settings_for: Any, daemon: Any
+    sim: Any, daemon_settings: Any, api_daemon: Any
 ) -> None:
     params = sim.control.add_job("deadline", "render-7", [{"at": 0, "fields": {"taskRunStatus": "RUNNING"}}])["params"]
-    async with daemon(settings_for()) as d, aiohttp.ClientSession() as http:
+    async with api_daemon(daemon_settings()) as d, aiohttp.ClientSession() as http:
         status, answer = await call(http, "POST", f"{d.url}/jobs", {"service": "deadline", "params": params})
         assert status == 201, answer
         key = answer["key"]
@@ -123,11 +123,11 @@ INVALID: list[tuple[Any, int, str | None, str]] = [
 
 
 async def test_invalid_requests_get_a_4xx_naming_the_field_and_add_nothing(
-    sim: Any, settings_for: Any, daemon: Any
+    sim: Any, daemon_settings: Any, api_daemon: Any
 ) -> None:
     arn = braket_job(sim, "valid-one")
-    settings = settings_for(channels=[{"name": "ops", "url": "json://127.0.0.1:9/"}])
-    async with daemon(settings) as d, aiohttp.ClientSession() as http:
+    settings = daemon_settings(channels=[{"name": "ops", "url": "json://127.0.0.1:9/"}])
+    async with api_daemon(settings) as d, aiohttp.ClientSession() as http:
         for body, status, field, text in INVALID:
             if isinstance(body, str):
                 got, answer = await call(http, "POST", f"{d.url}/jobs", data=body.encode())
@@ -152,8 +152,10 @@ def _replace(value: Any, old: str, new: str) -> Any:
     return new if value == old else value
 
 
-async def test_a_token_is_required_when_configured_and_never_echoed(sim: Any, settings_for: Any, daemon: Any) -> None:
-    async with daemon(settings_for(api={"token": TOKEN})) as d, aiohttp.ClientSession() as http:
+async def test_a_token_is_required_when_configured_and_never_echoed(
+    sim: Any, daemon_settings: Any, api_daemon: Any
+) -> None:
+    async with api_daemon(daemon_settings(api={"token": TOKEN})) as d, aiohttp.ClientSession() as http:
         for headers in (
             {},
             {"Authorization": "Bearer wrong"},
@@ -182,8 +184,8 @@ def test_listening_off_loopback_without_a_token_is_refused(tmp_path: Any) -> Non
     assert load_settings(config, env={"TOKEN": TOKEN}).api.token == TOKEN
 
 
-async def test_browser_pages_and_rebound_host_names_are_refused(settings_for: Any, daemon: Any) -> None:
-    async with daemon(settings_for()) as d, aiohttp.ClientSession() as http:
+async def test_browser_pages_and_rebound_host_names_are_refused(daemon_settings: Any, api_daemon: Any) -> None:
+    async with api_daemon(daemon_settings()) as d, aiohttp.ClientSession() as http:
         status, _ = await call(http, "GET", f"{d.url}/jobs", headers={"Host": "evil.example:8787"})
         assert status == 421
         status, _ = await call(
@@ -195,10 +197,12 @@ async def test_browser_pages_and_rebound_host_names_are_refused(settings_for: An
         assert status == 200
 
 
-async def test_metrics_parse_as_prometheus_text(sim: Any, settings_for: Any, daemon: Any, wait_until: Any) -> None:
+async def test_metrics_parse_as_prometheus_text(
+    sim: Any, daemon_settings: Any, api_daemon: Any, wait_until: Any
+) -> None:
     running = braket_job(sim, "still-going")
     finished = braket_job(sim, "soon-done", end_at=0.3)
-    async with daemon(settings_for()) as d, aiohttp.ClientSession() as http:
+    async with api_daemon(daemon_settings()) as d, aiohttp.ClientSession() as http:
         for arn in (running, finished):
             status, _ = await call(http, "POST", f"{d.url}/jobs", {"service": "braket", "params": {"jobArn": arn}})
             assert status == 201
@@ -222,10 +226,12 @@ async def test_metrics_parse_as_prometheus_text(sim: Any, settings_for: Any, dae
     assert families["jobwatch_start_time_seconds"].samples[0].value > 0
 
 
-async def test_readiness_follows_aws_reachability(sim: Any, settings_for: Any, daemon: Any, wait_until: Any) -> None:
+async def test_readiness_follows_aws_reachability(
+    sim: Any, daemon_settings: Any, api_daemon: Any, wait_until: Any
+) -> None:
     arn = braket_job(sim, "ready-check")
-    settings = settings_for(watcher={"error_backoff_cap": 0.3})
-    async with daemon(settings) as d, aiohttp.ClientSession() as http:
+    settings = daemon_settings(watcher={"error_backoff_cap": 0.3})
+    async with api_daemon(settings) as d, aiohttp.ClientSession() as http:
         status, answer = await call(http, "GET", f"{d.url}/readyz")
         assert status == 200 and answer["aws"] == "no jobs to poll yet"
         sim.control.faults(error_rate=1.0)

@@ -50,10 +50,10 @@ async def jobwatch(*argv: str) -> int:
 
 
 async def test_add_list_remove_through_the_running_daemon(
-    sim: Any, tmp_path: Path, settings_for: Any, daemon: Any, wait_until: Any, capsys: Any
+    sim: Any, tmp_path: Path, daemon_settings: Any, api_daemon: Any, wait_until: Any, capsys: Any
 ) -> None:
     arn = sim.control.add_job("braket", "qaoa-7", [{"at": 0, "fields": {"status": "RUNNING"}}])["params"]["jobArn"]
-    async with daemon(settings_for()) as d:
+    async with api_daemon(daemon_settings()) as d:
         config = str(write_config(tmp_path, sim.url, d.server.port or 0))
         assert await jobwatch("add", "-c", config, "braket", f"jobArn={arn}", "--name", "QAOA", "--tag", "nightly") == 0
         assert "through the running daemon" in capsys.readouterr().out
@@ -78,7 +78,7 @@ async def test_add_list_remove_through_the_running_daemon(
 
 
 async def test_without_a_daemon_the_cli_uses_the_state_file(
-    sim: Any, tmp_path: Path, settings_for: Any, daemon: Any, capsys: Any
+    sim: Any, tmp_path: Path, daemon_settings: Any, api_daemon: Any, capsys: Any
 ) -> None:
     arn = sim.control.add_job("braket", "offline", [{"at": 0, "fields": {"status": "RUNNING"}}])["params"]["jobArn"]
     port = free_port()
@@ -90,15 +90,15 @@ async def test_without_a_daemon_the_cli_uses_the_state_file(
     assert await jobwatch("list", "-c", str(config), "--json") == 0
     assert [r["key"] for r in json.loads(capsys.readouterr().out)] == [f"braket:{arn}"]
     # the daemon started later picks it up from the same state file
-    async with daemon(settings_for()) as d:
+    async with api_daemon(daemon_settings()) as d:
         assert [s.key for s in d.engine.watched()] == [f"braket:{arn}"]
 
 
 async def test_the_cli_sends_the_token_and_reports_the_apis_refusal(
-    sim: Any, tmp_path: Path, settings_for: Any, daemon: Any
+    sim: Any, tmp_path: Path, daemon_settings: Any, api_daemon: Any
 ) -> None:
     token = "cli-token-0123456789abcdef"
-    async with daemon(settings_for(api={"token": token})) as d:
+    async with api_daemon(daemon_settings(api={"token": token})) as d:
         port = d.server.port or 0
         good = load_settings(write_config(tmp_path, sim.url, port, token))
         base = await anyio.to_thread.run_sync(daemon_url, good)
