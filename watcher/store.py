@@ -72,6 +72,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_event ON outbox (event_id);
+-- notifications: a job's alerts acknowledged up to (and including) one event; repeats stop there
+CREATE TABLE IF NOT EXISTS acks (
+    job_key   TEXT PRIMARY KEY,
+    event_id  INTEGER NOT NULL,
+    at        REAL NOT NULL,
+    comment   TEXT
+);
 """
 
 
@@ -498,6 +505,142 @@ class Store:
                     }
                 )
         return entries
+
+
+    # -- notifications: dispatch order, deferral, acknowledgements, repeats -------------------------
+
+    def dispatchable(self, now: float, limit: int = 100, *, flush: bool = False) -> list[Delivery]:
+        """Pending rows that may be sent now, by row id, keeping event order per (channel, job).
+
+        A row is due when its next attempt time has come (with ``flush``, also when it was never tried:
+        held for a digest or behind a channel outage). A due row is left out while an earlier pending row
+        of the same channel and job is not due, so a job's notifications reach each channel in order.
+        """
+        rows = self.conn.execute(
+            "WITH ready AS ("
+            "  SELECT o.id, o.channel, e.job_key,"
+            "         (o.next_attempt_at <= :now OR (:flush AND o.attempts = 0)) AS due"
+            "  FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.state = 'pending'"
+            "), blocked AS ("
+            "  SELECT channel, job_key, MIN(id) AS first FROM ready WHERE NOT due GROUP BY channel, job_key"
+            ")"
+            " SELECT o.id, o.event_id, o.channel, o.created_at, o.attempts, o.repeat, e.event, e.job, e.snapshot"
+            " FROM ready r JOIN outbox o ON o.id = r.id JOIN events e ON e.id = o.event_id"
+            " LEFT JOIN blocked b ON b.channel = r.channel AND b.job_key = r.job_key"
+            " WHERE r.due AND (b.first IS NULL OR r.id < b.first) ORDER BY o.id LIMIT :limit",
+            {"now": now, "flush": int(flush), "limit": limit},
+        ).fetchall()
+        return [
+            Delivery(
+                id=row[0],
+                event_id=row[1],
+                channel=row[2],
+                created_at=row[3],
+                attempts=row[4],
+                repeat=row[5],
+                event=Event.from_dict(json.loads(row[6])),
+                job=JobInfo.from_dict(json.loads(row[7])),
+                snapshot=None if row[8] is None else Snapshot.from_dict(json.loads(row[8])),
+            )
+            for row in rows
+        ]
+
+    def next_dispatch_at(self) -> float | None:
+        """When the next outbox row can be sent: the earliest next attempt among the first pending rows of
+        each (channel, job), since a later row waits for the one before it. None when nothing is pending."""
+        row = self.conn.execute(
+            "SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.id IN ("
+            " SELECT MIN(p.id) FROM outbox p JOIN events e ON e.id = p.event_id"
+            " WHERE p.state = 'pending' GROUP BY p.channel, e.job_key)"
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def defer(self, ids: Iterable[int], until: float) -> None:
+        """Move pending rows' next attempt to ``until`` without counting an attempt (digest hold, outage)."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND state = 'pending'",
+                [(until, i) for i in ids],
+            )
+
+    def acknowledge(self, job_key: str, now: float, comment: str | None = None) -> int | None:
+        """Acknowledge a job's alerts up to its latest event: its repeats stop and pending repeats are dropped.
+
+        Returns the event id acknowledged up to, None when the job has no events.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT MAX(id) FROM events WHERE job_key = ?", (job_key,)).fetchone()
+            if row is None or row[0] is None:
+                return None
+            upto = int(row[0])
+            conn.execute(
+                "INSERT INTO acks (job_key, event_id, at, comment) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (job_key) DO UPDATE SET event_id = excluded.event_id, at = excluded.at,"
+                " comment = excluded.comment",
+                (job_key, upto, now, comment),
+            )
+            conn.execute(
+                "UPDATE outbox SET state = 'expired', last_error = 'acknowledged' WHERE state = 'pending'"
+                " AND repeat > 0 AND event_id IN (SELECT id FROM events WHERE job_key = ? AND id <= ?)",
+                (job_key, upto),
+            )
+            return upto
+
+    def acknowledged(self, job_key: str) -> tuple[int, float, str | None] | None:
+        """(event id acknowledged up to, when, comment) of a job, or None."""
+        row = self.conn.execute("SELECT event_id, at, comment FROM acks WHERE job_key = ?", (job_key,)).fetchone()
+        return None if row is None else (int(row[0]), float(row[1]), row[2])
+
+    def alerting(self) -> list[Alerting]:
+        """Each job's latest stuck or phase event not acknowledged yet, with what the repeat logic needs."""
+        rows = self.conn.execute(
+            "SELECT e.id, e.event, e.job, e.snapshot, j.done, j.done_reason,"
+            "       (SELECT MAX(x.id) FROM events x WHERE x.job_key = e.job_key AND x.kind != 'error')"
+            " FROM (SELECT job_key, MAX(id) AS id FROM events WHERE kind IN ('stuck', 'phase') GROUP BY job_key) l"
+            " JOIN events e ON e.id = l.id JOIN jobs j ON j.key = e.job_key"
+            " LEFT JOIN acks a ON a.job_key = e.job_key"
+            " WHERE e.id > COALESCE(a.event_id, 0)"
+        ).fetchall()
+        return [
+            Alerting(
+                event_id=row[0],
+                event=Event.from_dict(json.loads(row[1])),
+                job=JobInfo.from_dict(json.loads(row[2])),
+                snapshot=None if row[3] is None else Snapshot.from_dict(json.loads(row[3])),
+                done=bool(row[4]),
+                done_reason=row[5],
+                latest=row[0] >= (row[6] or 0),
+            )
+            for row in rows
+        ]
+
+    def delivery_marks(self, event_ids: Iterable[int]) -> dict[tuple[int, str], tuple[int, float, bool]]:
+        """Per (event, channel): highest repeat number, last sent (else queued) time, whether a row is pending."""
+        ids = list(event_ids)
+        marks: dict[tuple[int, str], tuple[int, float, bool]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for event_id, channel, repeat, last, pending in self.conn.execute(
+                "SELECT event_id, channel, MAX(repeat), MAX(COALESCE(sent_at, created_at)),"
+                " SUM(state = 'pending') FROM outbox"
+                f" WHERE event_id IN ({','.join('?' * len(chunk))}) GROUP BY event_id, channel",
+                chunk,
+            ):
+                marks[(event_id, channel)] = (int(repeat), float(last), bool(pending))
+        return marks
+
+
+@dataclass(slots=True)
+class Alerting:
+    """A job's latest stuck or phase event (for repeats); ``latest``: no later event of the job but errors."""
+
+    event_id: int
+    event: Event
+    job: JobInfo
+    snapshot: Snapshot | None
+    done: bool
+    done_reason: str | None
+    latest: bool
 
 
 def _job_from_row(row: Sequence[Any]) -> JobState:
