@@ -9,7 +9,6 @@ only added after its whole request was validated, so nothing is ever half-added.
 from __future__ import annotations
 
 import hmac
-import inspect
 import json
 import sqlite3
 from collections import Counter
@@ -272,17 +271,26 @@ class Api:
         return web.json_response({"removed": key})
 
     async def ack_job(self, request: web.Request) -> web.Response:
-        """Acknowledge a job's alert: its repeats stop (when the notifier repeats at all)."""
+        """Acknowledge a job's alert (optional body ``{"comment": ...}``): its reminders stop."""
         key = request.match_info["key"]
         acknowledge = getattr(self.engine.notifier, "acknowledge", None)
         if acknowledge is None:
-            return error(501, "this daemon's notifier has no acknowledgements")
+            return error(501, "this daemon has no notifier to acknowledge alerts with")
         if self.engine.get(key) is None:
             return error(404, f"no job {key!r}; see GET /jobs", "key")
-        result = acknowledge(key)
-        if inspect.isawaitable(result):
-            result = await result
-        return web.json_response({"acknowledged": key, "result": result if isinstance(result, int | bool) else None})
+        body: Any = {}
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise BadRequest(None, "the body is not valid JSON") from None
+        if not isinstance(body, dict) or set(body) - {"comment"}:
+            raise BadRequest("comment", 'the body may only hold {"comment": "..."}')
+        comment = _optional_text(body, "comment", 1000)
+        if not acknowledge(self.engine.store, key, comment):
+            return error(409, f"job {key!r} has no events to acknowledge yet", "key")
+        log.info("api.job_acknowledged", job=key)
+        return web.json_response({"acknowledged": key})
 
 
 def _loopback_host(host: str) -> bool:
