@@ -208,6 +208,7 @@ def _list_jobs(call: Call) -> Any:
 def _search_jobs(call: Call) -> Any:
     farm, queues = call.params["farmId"], set(call.params["queueIds"])
     members = member_names("deadline", "JobSearchSummary")
+    deadline_search.check(call.params.get("filterExpressions"))
     found = []
     for job in call.jobs("deadline"):
         if job.params["farmId"] != farm or job.params["queueId"] not in queues:

@@ -85,6 +85,18 @@ def _one(summary: Mapping[str, Any], expression: Mapping[str, Any]) -> bool:
     raise SimError("validation", "Each filter must set exactly one filter type", field="filters")
 
 
+def check(expressions: Mapping[str, Any] | None) -> None:
+    """Refuse operators the API does not have, before (and whether or not) any job is compared."""
+    for expression in (expressions or {}).get("filters", []):
+        if "groupFilter" in expression:
+            check(expression["groupFilter"])
+            continue
+        for spec in expression.values():
+            op = spec.get("operator") if isinstance(spec, Mapping) else None
+            if op is not None and op not in _COMPARE and op not in ("ANY_EQUALS", "ALL_NOT_EQUALS"):
+                raise SimError("validation", f"Unsupported operator {op!r}", field="operator")
+
+
 def matches(summary: Mapping[str, Any], expressions: Mapping[str, Any] | None) -> bool:
     """Whether a summary passes a ``filterExpressions`` group (AND/OR over its filters)."""
     if not expressions:

@@ -181,11 +181,13 @@ class DeviceFarmSim:
             )
             t.at(end + 1.5, {"job": final})
         elif errored:
+            # The device session dies mid-run: the tests so far keep their results, one more errors.
+            counts = {k: results[:done].count(k) for k in ("passed", "failed", "skipped", "warned")}
             final.update(
                 result="ERRORED",
-                counters=_counters(total=total, errored=1),
-                message="Setup Suite failed: the Appium server did not start within 120 seconds "
-                "(UiAutomator2 instrumentation process is not running).",
+                counters=_counters(total=total, errored=1, **counts),
+                message="Teardown failed: the Appium session was lost (UiAutomator2 instrumentation process "
+                "is not running) and the device was rebooted.",
             )
             t.at(end, {"job": final})
         else:
