@@ -139,7 +139,7 @@ def _task_counts(value: Any) -> dict[str, int]:
 def _failure(
     phase: Phase, status: str | None, lifecycle: str | None, message: str | None, counters: Mapping[str, int]
 ) -> str | None:
-    """Why a job failed: the lifecycle message, and how many tasks failed."""
+    """Why a job failed: how many tasks failed, and the lifecycle message when creation or upload failed."""
     if phase is not Phase.FAILED:
         return None
     parts: list[str] = []
@@ -148,10 +148,9 @@ def _failure(
         parts.append(f"{counters['failed']} of {total} tasks failed")
     elif status == "NOT_COMPATIBLE":
         parts.append("no fleet of the queue is compatible with the job")
-    if message:
-        parts.append(message)
-    if not parts and lifecycle is not None and lifecycle in FAILED_LIFECYCLE:
-        parts.append(lifecycle.lower().replace("_", " "))
+    if lifecycle is not None and lifecycle.endswith("_FAILED"):
+        # the lifecycle message explains a failed creation or upload; otherwise it is "created" noise
+        parts.append(message or lifecycle.lower().replace("_", " "))
     return r.text("; ".join(parts)) or None
 
 

@@ -20,7 +20,7 @@ from watcher.services.base import Discovery
 STATUSES: Mapping[str, Phase] = {
     "SCHEDULED": Phase.QUEUED,  # waits for its scheduled start
     "IN_PROGRESS": Phase.RUNNING,
-    "COMPLETED": Phase.SUCCEEDED,  # FAILED instead when any thing failed, was rejected or timed out
+    "COMPLETED": Phase.SUCCEEDED,  # every execution ended; per-thing failures show in the counters
     "CANCELED": Phase.CANCELLED,
     "DELETION_IN_PROGRESS": Phase.CANCELLED,  # being deleted: it will not run any further
 }
@@ -35,9 +35,6 @@ COUNTERS: Mapping[str, str] = {
     "queued": "numberOfQueuedThings",
     "in_progress": "numberOfInProgressThings",
 }
-# things whose execution did not succeed: any of them makes a completed job FAILED
-_BAD = ("failed", "rejected", "timed_out")
-_ENDED = ("succeeded", "failed", "rejected", "timed_out", "canceled", "removed")
 
 
 class Iot(ServiceSpec):
@@ -58,7 +55,7 @@ class Iot(ServiceSpec):
     )
 
     def read(self, answer: Mapping[str, Any]) -> Snapshot:
-        """Read ``describe_job``'s answer; a completed job with failed things is FAILED."""
+        """Read ``describe_job``'s answer; a cancelled job's failure detail is its reason code and comment."""
         job = r.answer_part(answer, "job", self.service)
         status = r.code(job.get("status"))
         counters = r.counts(job.get("jobProcessDetails"), COUNTERS)
@@ -67,10 +64,7 @@ class Iot(ServiceSpec):
         comment = r.text(job.get("comment"))
         phase = r.phase_of(STATUSES, status)
         failure = None
-        if phase is Phase.SUCCEEDED and any(counters.get(name) for name in _BAD):
-            phase = Phase.FAILED
-            failure = _things_failed(counters)
-        elif phase is Phase.CANCELLED:
+        if phase is Phase.CANCELLED:  # by a user or by the job's abort configuration: say which, if told
             failure = r.text(": ".join(part for part in (reason_code, comment) if part)) or None
         result = reason_code
         if forced:
@@ -106,14 +100,6 @@ class Iot(ServiceSpec):
             return None
         where = quote(region, safe="")
         return f"https://{where}.console.aws.amazon.com/iot/home?region={where}#/job/{quote(job, safe='')}"
-
-
-def _things_failed(counters: Mapping[str, int]) -> str:
-    """``2 things failed, 1 rejected (of 10 ended)``: what went wrong across the job's things."""
-    words = {"failed": "failed", "rejected": "rejected", "timed_out": "timed out"}
-    parts = [f"{counters[name]} {words[name]}" for name in _BAD if counters.get(name)]
-    ended = sum(counters.get(name, 0) for name in _ENDED)
-    return f"things: {', '.join(parts)} (of {ended} ended)"
 
 
 ADAPTER = Iot()
