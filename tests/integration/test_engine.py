@@ -1,0 +1,228 @@
+"""The real engine against the simulator: real aiobotocore, real SQLite, a real HTTP receiver for apprise."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from watcher.config import Settings
+from watcher.engine import Engine
+from watcher.model import EventKind, JobInfo, JobRef, Phase
+from watcher.notify import Notifier
+from watcher.store import Store
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("aws_env")]
+
+RUNNING: dict[str, dict[str, Any]] = {
+    "devicefarm": {"job": {"status": "RUNNING", "result": "PENDING"}},
+    "deadline": {"taskRunStatus": "RUNNING"},
+    "amplify": {"job": {"summary": {"status": "RUNNING"}}},
+    "iot": {"job": {"status": "IN_PROGRESS"}},
+    "braket": {"status": "RUNNING"},
+}
+ENDS: dict[str, dict[str, dict[str, Any]]] = {
+    "devicefarm": {
+        "succeeded": {"job": {"status": "COMPLETED", "result": "PASSED"}},
+        "failed": {"job": {"status": "COMPLETED", "result": "FAILED", "message": "2 tests failed on Pixel 8"}},
+        "cancelled": {"job": {"status": "COMPLETED", "result": "STOPPED"}},
+    },
+    "deadline": {
+        "succeeded": {"taskRunStatus": "SUCCEEDED"},
+        "failed": {"taskRunStatus": "FAILED"},
+        "cancelled": {"taskRunStatus": "CANCELED"},
+    },
+    "amplify": {
+        "succeeded": {"job": {"summary": {"status": "SUCCEED"}}},
+        "failed": {"job": {"summary": {"status": "FAILED"}}},
+        "cancelled": {"job": {"summary": {"status": "CANCELLED"}}},
+    },
+    "iot": {
+        "succeeded": {"job": {"status": "COMPLETED", "jobProcessDetails": {"numberOfSucceededThings": 5}}},
+        "failed": {"job": {"status": "COMPLETED", "jobProcessDetails": {"numberOfFailedThings": 2}}},
+        "cancelled": {"job": {"status": "CANCELED", "reasonCode": "OPERATOR"}},
+    },
+    "braket": {
+        "succeeded": {"status": "COMPLETED"},
+        "failed": {"status": "FAILED", "failureReason": "AlgorithmError: out of memory"},
+        "cancelled": {"status": "CANCELLED"},
+    },
+}
+
+
+def settings_for(sim: Any, tmp_path: Path, receiver_url: str | None, **watcher: Any) -> Settings:
+    raw: dict[str, Any] = {
+        "watcher": {"state": str(tmp_path / "state.db"), "poll_interval": 0.2, "max_poll_interval": 0.5,
+                    "stuck_after": 0, **watcher},
+        "aws": {"region": "us-east-1", "endpoint_url": sim.url},
+        "services": {s: {"rate_limit": 50} for s in RUNNING},
+        "api": {"enabled": False},
+        "notify": {"retry_base": 0.1, "retry_cap": 0.5},
+    }
+    if receiver_url:
+        raw["channels"] = [{"name": "hook", "url": receiver_url}]
+        raw["routes"] = [{"channels": ["hook"], "when": {"kind": ["phase", "vanished", "stuck", "error"]}}]
+    return Settings.model_validate(raw)
+
+
+def add_sim_job(sim: Any, service: str, name: str, end: str | None, *, at: float = 0.6,
+                extra: list[dict[str, Any]] | None = None) -> JobInfo:
+    script = [{"at": 0.2, "fields": RUNNING[service]}, *(extra or [])]
+    if end is not None:
+        script.append({"at": at, "fields": ENDS[service][end]})
+    entry = sim.control.add_job(service, name, script)
+    return JobInfo(ref=JobRef(service, entry["params"]), name=name)
+
+
+async def run_until(engine: Engine, done: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Run the engine until ``done()`` holds (checked every 50 ms), then stop it; fail after ``timeout``."""
+
+    async def watch() -> None:
+        await engine.ready.wait()
+        while not done():
+            await anyio.sleep(0.05)
+        engine.stop()
+
+    with anyio.fail_after(timeout):
+        await engine.run(watch)
+
+
+def notices(receiver: Any) -> list[dict[str, Any]]:
+    return [json.loads(r["body"]) if isinstance(r.get("body"), str) else r["json"] for r in receiver.requests]
+
+
+async def test_all_five_services_through_success_failure_and_cancellation(sim: Any, tmp_path: Path,
+                                                                          http_receiver: Any) -> None:
+    settings = settings_for(sim, tmp_path, http_receiver.url("json"))
+    with Store.open(settings.watcher.state) as store:
+        notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
+        engine = Engine(settings, store, notifier)
+        expected = {}
+        for service in ENDS:
+            for end in ENDS[service]:
+                info = add_sim_job(sim, service, f"{service}-{end}", end)
+                engine.add(info, source="test")
+                expected[info.key] = end
+        await run_until(engine, lambda: not engine.watched() and store.outbox_depth() == 0)
+        for key, end in expected.items():
+            state = store.job(key)
+            assert state is not None and state.snapshot is not None
+            assert state.done and state.done_reason == "terminal"
+            assert state.snapshot.phase == Phase(end), key
+            history = list(reversed(store.history(key)))  # oldest first
+            assert history[0].event.kind is EventKind.WATCHING  # the baseline, not a transition
+            phases = [e.event.new for e in history if e.event.kind is EventKind.PHASE]
+            assert phases[-1] == end
+    bodies = notices(http_receiver)
+    terminal = [b for b in bodies if any(p in (b["title"] + b["message"]).lower() for p in
+                                         ("succeeded", "failed", "cancelled"))]
+    assert len(terminal) >= 15
+    for service in ENDS:
+        for end in ENDS[service]:
+            assert any(f"{service}-{end}" in b["title"] + b["message"] for b in terminal), (service, end)
+    types = Counter(b["type"] for b in bodies)
+    assert types["success"] >= 5 and types["failure"] >= 5 and types["warning"] >= 5
+
+
+async def test_a_job_that_vanishes_is_confirmed_then_reported_once(sim: Any, tmp_path: Path,
+                                                                   http_receiver: Any) -> None:
+    settings = settings_for(sim, tmp_path, http_receiver.url("json"))
+    with Store.open(settings.watcher.state) as store:
+        engine = Engine(settings, store, Notifier(settings.notify, settings.channels, settings.routes, settings.mutes))
+        info = add_sim_job(sim, "braket", "short-lived", None)
+        engine.add(info)
+
+        async def vanish_after_first_answer() -> None:
+            while store.job(info.key).snapshot is None:  # type: ignore[union-attr]
+                await anyio.sleep(0.05)
+            sim.control.vanish("braket", "short-lived")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(vanish_after_first_answer)
+            await run_until(engine, lambda: not engine.watched() and store.outbox_depth() == 0)
+        state = store.job(info.key)
+        assert state is not None and state.done_reason == "vanished"
+        kinds = [e.event.kind for e in store.history(info.key)]
+        assert kinds.count(EventKind.VANISHED) == 1
+    assert sum("short-lived" in b["title"] + b["message"] for b in notices(http_receiver)) == 1
+
+
+async def test_an_unknown_status_is_reported_and_the_loop_goes_on(sim: Any, tmp_path: Path) -> None:
+    settings = settings_for(sim, tmp_path, None)
+    with Store.open(settings.watcher.state) as store:
+        engine = Engine(settings, store)
+        info = add_sim_job(sim, "amplify", "odd-one", "succeeded", at=1.0,
+                           extra=[{"at": 0.5, "fields": {"job": {"summary": {"status": "REBASING"}}}}])
+        other = add_sim_job(sim, "iot", "plain-one", "succeeded")
+        engine.add(info)
+        engine.add(other)
+        await run_until(engine, lambda: not engine.watched())
+        phases = [e.event.new for e in reversed(store.history(info.key)) if e.event.kind is EventKind.PHASE]
+        assert "unknown" in phases and phases[-1] == "succeeded"
+        assert store.job(other.key).snapshot.phase is Phase.SUCCEEDED  # type: ignore[union-attr]
+
+
+async def test_throttle_storm_is_survived_under_the_rate_limit(sim: Any, tmp_path: Path) -> None:
+    limit = 8
+    settings = settings_for(sim, tmp_path, None, poll_interval=0.1, max_poll_interval=0.2)
+    settings = settings.model_copy(update={"services": {**settings.services,
+                                                       "iot": settings.service("iot").model_copy(
+                                                           update={"rate_limit": limit})}})
+    sim.control.faults(throttle_rate=0.3, services=["iot"])
+    with Store.open(settings.watcher.state) as store:
+        engine = Engine(settings, store)
+        infos = [add_sim_job(sim, "iot", f"rollout-{i}", "succeeded", at=2.0) for i in range(8)]
+        for info in infos:
+            engine.add(info)
+        await run_until(engine, lambda: not engine.watched(), timeout=40)
+        stats = sim.control.stats()
+        assert stats["peak_rps"]["iot"] <= limit
+        throttles = sum(v.get("throttles", 0) for k, v in stats["operations"].items() if k.startswith("iot:"))
+        assert throttles > 0
+        assert engine.metrics.throttles.labels("iot")._value.get() == throttles
+        for info in infos:
+            kinds = [e.event.kind for e in store.history(info.key)]
+            phases = [e.event.new for e in reversed(store.history(info.key)) if e.event.kind is EventKind.PHASE]
+            assert EventKind.VANISHED not in kinds and EventKind.ERROR not in kinds
+            assert phases[-1] == "succeeded" and set(phases) <= {"running", "succeeded"}, (info.key, phases)
+
+
+async def test_a_job_with_no_change_for_too_long_is_stuck_once(sim: Any, tmp_path: Path) -> None:
+    settings = settings_for(sim, tmp_path, None, stuck_after=0.6)
+    with Store.open(settings.watcher.state) as store:
+        engine = Engine(settings, store)
+        info = add_sim_job(sim, "deadline", "frozen-render", "succeeded", at=2.5)
+        engine.add(info)
+        await run_until(engine, lambda: not engine.watched())
+        kinds = [e.event.kind for e in store.history(info.key)]
+        assert kinds.count(EventKind.STUCK) == 1
+        assert store.job(info.key).snapshot.phase is Phase.SUCCEEDED  # type: ignore[union-attr]
+
+
+async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(sim: Any, tmp_path: Path,
+                                                                         http_receiver: Any) -> None:
+    settings = settings_for(sim, tmp_path, http_receiver.url("json"))
+    infos = [add_sim_job(sim, service, f"{service}-restart", "succeeded", at=1.5) for service in ENDS]
+    with Store.open(settings.watcher.state) as store:
+        engine = Engine(settings, store, Notifier(settings.notify, settings.channels, settings.routes, settings.mutes))
+        for info in infos:
+            engine.add(info)
+        # First life: until every job was seen running, then stop as on SIGTERM.
+        await run_until(engine, lambda: all(
+            s.snapshot is not None and s.snapshot.phase is Phase.RUNNING for s in engine.watched()
+        ) and len(engine.watched()) == 5)
+    await anyio.sleep(1.2)  # the jobs end while the daemon is down
+    with Store.open(settings.watcher.state) as store:
+        engine = Engine(settings, store, Notifier(settings.notify, settings.channels, settings.routes, settings.mutes))
+        await run_until(engine, lambda: not engine.watched() and store.outbox_depth() == 0)
+    per_job = Counter()
+    for body in notices(http_receiver):
+        for info in infos:
+            if info.name in body["title"] + body["message"] and "succeeded" in (body["title"] + body["message"]):
+                per_job[info.name] += 1
+    assert per_job == {info.name: 1 for info in infos}
