@@ -13,11 +13,13 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+from aiohttp import web
 
 from watcher import logging as jlogging
 from watcher.config import Settings
@@ -28,7 +30,11 @@ from watcher.notify import Notifier
 from watcher.store import JobState, Store
 
 _COLOURS = {
-    Phase.SUCCEEDED: "32", Phase.FAILED: "31", Phase.CANCELLED: "33", Phase.RUNNING: "36", Phase.QUEUED: "34",
+    Phase.SUCCEEDED: "32",
+    Phase.FAILED: "31",
+    Phase.CANCELLED: "33",
+    Phase.RUNNING: "36",
+    Phase.QUEUED: "34",
     Phase.UNKNOWN: "35",
 }
 
@@ -46,37 +52,80 @@ class Printer:
 
     def events(self, state: JobState, events: Sequence[Event]) -> None:
         for event in events:
-            if event.kind is EventKind.PROGRESS and not _moved_much(event):
-                continue
             phase = state.snapshot.phase if state.snapshot else Phase.UNKNOWN
             clock = f"{time.monotonic() - self.started:5.1f}s"
             service = f"{state.info.ref.service:<10}"
             name = f"{state.info.display_name[:28]:<28}"
             kind = self.paint(f"{event.kind.value:<11}", _COLOURS.get(phase, "0"))
-            print(f"{clock}  {service} {name} {kind} {event.summary}", file=self.stream, flush=True)
+            line = f"{clock}  {service} {name} {kind} {event.summary}"
+            if event.kind in (EventKind.PROGRESS, EventKind.WATCHING):
+                line = self.paint(line, "2")  # dim: context, not news
+            print(line, file=self.stream, flush=True)
+
+    def notification(self, payload: dict[str, Any]) -> None:
+        """A notification as the json:// channel received it, boxed."""
+        bar = self.paint("│", "1")
+        print(
+            f"       {self.paint('┌─ notification (' + str(payload.get('type')) + ')', '1')} "
+            f"{self.paint(str(payload.get('title', '')), '1')}",
+            file=self.stream,
+        )
+        for line in str(payload.get("message", "")).splitlines()[:12]:
+            print(f"       {bar} {line}", file=self.stream)
+        print(f"       {self.paint('└─', '1')}", file=self.stream, flush=True)
 
     def summary(self, states: Sequence[JobState], notes: dict[str, int]) -> None:
         rows = [("SERVICE", "JOB", "RESULT", "RAW STATUS", "RAN FOR", "NOTICES")]
         for state in states:
             snap = state.snapshot
             ran = "-"
-            if snap and snap.started_at and snap.ended_at:
-                ran = format_duration((snap.ended_at - snap.started_at).total_seconds())
-            rows.append((state.info.ref.service, state.info.display_name[:40], snap.phase.value if snap else "-",
-                         snap.status if snap else "-", ran, str(notes.get(state.key, 0))))
+            began = snap and (snap.started_at or snap.created_at)
+            if snap and began and snap.ended_at:
+                ran = format_duration((snap.ended_at - began).total_seconds())
+            rows.append(
+                (
+                    state.info.ref.service,
+                    state.info.display_name[:40],
+                    snap.phase.value if snap else "-",
+                    snap.status if snap else "-",
+                    ran,
+                    str(notes.get(state.key, 0)),
+                )
+            )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         print("", file=self.stream)
         for index, row in enumerate(rows):
             line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
             if index and self.colour:
-                line = line.replace(row[2], self.paint(row[2], _COLOURS.get(Phase(row[2]), "0")), 1) \
-                    if row[2] in Phase._value2member_map_ else line
+                line = (
+                    line.replace(row[2], self.paint(row[2], _COLOURS.get(Phase(row[2]), "0")), 1)
+                    if row[2] in Phase._value2member_map_
+                    else line
+                )
             print(line, file=self.stream)
 
 
-def _moved_much(event: Event) -> bool:
-    """Progress lines are many: print only those where something moved by a noticeable step."""
-    return True
+@asynccontextmanager
+async def _receiver(printer: Printer, received: list[dict[str, Any]]) -> AsyncIterator[str]:
+    """A local HTTP endpoint for apprise's json:// channel: real deliveries, printed as they arrive."""
+
+    async def hook(request: web.Request) -> web.Response:
+        payload = await request.json()
+        received.append(payload)
+        printer.notification(payload)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"json://127.0.0.1:{port}/hook"
+    finally:
+        await runner.cleanup()
 
 
 def main(*, jobs: int = 15, seed: int = 7, time_scale: float = 1.0) -> int:
@@ -84,8 +133,14 @@ def main(*, jobs: int = 15, seed: int = 7, time_scale: float = 1.0) -> int:
     # The simulator takes any credentials; never reach for the user's real ones (SSO, IMDS) in a demo.
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         os.environ.pop(name, None)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
-                       "AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_REGION": "us-east-1",
+        }
+    )
     jlogging.configure("warning", "console")
     try:
         return anyio.run(_demo, jobs, seed, time_scale, backend="asyncio")
@@ -97,22 +152,45 @@ async def _demo(jobs: int, seed: int, time_scale: float) -> int:
     from watcher.simulator import start_simulator
 
     printer = Printer()
+    received: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="jobwatch-demo-") as tmp:
-        async with start_simulator(jobs=jobs, seed=seed, time_scale=time_scale) as sim:
-            settings = Settings.model_validate({
-                "watcher": {"state": str(Path(tmp) / "demo.db"), "poll_interval": "1s", "max_poll_interval": "2s",
-                            "stuck_after": "0"},
-                "aws": {"region": "us-east-1", "endpoint_url": sim.url},
-                "services": {s: {"rate_limit": 25} for s in ("devicefarm", "deadline", "amplify", "iot", "braket")},
-                "api": {"enabled": False},
-            })
+        async with (
+            start_simulator(jobs=jobs, seed=seed, time_scale=time_scale) as sim,
+            _receiver(printer, received) as hook_url,
+        ):
+            settings = Settings.model_validate(
+                {
+                    "watcher": {
+                        "state": str(Path(tmp) / "demo.db"),
+                        "poll_interval": "1s",
+                        "max_poll_interval": "2s",
+                        "stuck_after": "0",
+                    },
+                    "aws": {"region": "us-east-1", "endpoint_url": sim.url},
+                    "services": {s: {"rate_limit": 25} for s in ("devicefarm", "deadline", "amplify", "iot", "braket")},
+                    "api": {"enabled": False},
+                    "channels": [{"name": "terminal", "url": hook_url}],
+                    "routes": [
+                        {
+                            "channels": ["terminal"],
+                            "when": {
+                                "kind": ["phase", "step_failed", "stuck", "vanished", "error"],
+                                "phase": ["succeeded", "failed", "cancelled"],
+                            },
+                        }
+                    ],
+                }
+            )
             store = Store.open(settings.watcher.state)
             notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
             engine = Engine(settings, store, notifier)
             engine.listeners.append(printer.events)
             entries = sim.state.entries()
-            print(f"jobwatch demo: simulator at {sim.url}, watching {len(entries)} jobs on five services "
-                  "(Ctrl-C to stop)\n", flush=True)
+            print(
+                f"jobwatch demo: simulator at {sim.url}, watching {len(entries)} jobs on five services "
+                "(Ctrl-C to stop)\n",
+                flush=True,
+            )
             for entry in entries:
                 engine.add(JobInfo(ref=JobRef(entry["service"], entry["params"]), name=entry["name"]), source="demo")
             interrupted = False
@@ -139,9 +217,14 @@ async def _demo(jobs: int, seed: int, time_scale: float) -> int:
                 states = store.jobs()
                 notes: dict[str, int] = {}
                 for entry in store.history(limit=100000):
-                    if entry.event.kind not in (EventKind.WATCHING, EventKind.PROGRESS):
+                    if any(d["state"] == "sent" for d in entry.deliveries):
                         notes[entry.job.key] = notes.get(entry.job.key, 0) + 1
                 printer.summary(states, notes)
+                print(
+                    f"\n{len(received)} notifications delivered through apprise (json://) from the outbox; "
+                    f"{store.outbox_depth()} left undelivered.",
+                    file=printer.stream,
+                )
             finally:
                 store.close()
     return 130 if interrupted else 0
