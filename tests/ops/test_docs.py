@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,11 @@ def test_job_keys_of_every_service_come_from_the_adapters() -> None:
         assert f"\n| {service} | `" in text
     assert "`farmId`: farm- followed by 32 hex digits" in text
     assert "`describe_job`" in text and "`search_jobs`" in text
+
+
+def test_relative_links_in_the_operator_docs_point_at_files_that_exist() -> None:
+    for doc in sorted((REPO / "docs").glob("*.md")):
+        for target in re.findall(r"\]\(([^)#\s]+)\)", doc.read_text()):
+            if "://" in target:
+                continue
+            assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"

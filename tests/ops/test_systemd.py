@@ -260,3 +260,12 @@ def test_daemon_sends_ready_and_watchdog_beats_and_stops_cleanly_on_the_kill_sig
     _wait_for(sock, "STOPPING=1", 1, time.monotonic() + 5, seen)
     assert process.returncode == 0, stderr[-2000:]
     assert (tmp_path / "jobwatch.db").exists()
+
+
+@needs_analyze
+def test_the_rating_quoted_in_the_operations_guide_is_the_measured_one() -> None:
+    guide = (REPO / "docs" / "operations.md").read_text()
+    quoted = re.search(r"rates it \*\*(\d+\.\d+) (\w+)\*\*", guide)
+    assert quoted, "docs/operations.md should quote the systemd-analyze security rating"
+    score, label = exposure(UNIT)
+    assert (float(quoted.group(1)), quoted.group(2)) == (score, label)
