@@ -194,3 +194,12 @@ async def test_start_simulator_serves_inside_a_running_loop(aws_env: None) -> No
         ) as client:
             answer = await client.describe_job(**iot["params"])
         assert answer["job"]["jobId"] == iot["name"]
+
+
+async def test_the_standard_endpoint_variable_reaches_the_simulator(
+    sim: SimulatorThread, aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sim.url)
+    sim.control.add_job("iot", "via-env")
+    async with get_session().create_client("iot", region_name="us-east-1", config=client_config()) as client:
+        assert (await client.describe_job(jobId="via-env"))["job"]["jobId"] == "via-env"
