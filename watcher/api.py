@@ -12,7 +12,7 @@ import hmac
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,9 +89,18 @@ def parse_job_request(body: Any, settings: Settings) -> tuple[JobInfo, float | N
             where = "routes" if channel in _text_list(body, "routes") else "channels"
             raise BadRequest(where, f"unknown channel {channel!r}; configured: {', '.join(sorted(known)) or '(none)'}")
     interval = _interval(body.get("interval"))
-    ref = JobRef(service, {key: str(value) for key, value in params.items()}, region)
+    ref = JobRef(service, {key: str(value) for key, value in params.items()}, region or arn_region(params))
     info = JobInfo(ref=ref, name=name, tags=tuple(dict.fromkeys(tags)), channels=tuple(dict.fromkeys(channels)))
     return info, interval
+
+
+def arn_region(params: Mapping[str, Any]) -> str | None:
+    """The region an ARN among a job's identity names (a Braket job in us-west-1 is polled there)."""
+    for value in params.values():
+        parts = str(value).split(":", 5)
+        if len(parts) == 6 and parts[0] == "arn" and parts[3]:
+            return parts[3]
+    return None
 
 
 def _param_field(problem: str, params: dict[str, Any], identity: tuple[str, ...]) -> str:
@@ -178,6 +187,11 @@ class Api:
             return await handler(request)
         except BadRequest as exc:
             return error(exc.status, exc.message, exc.field)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            # unknown path, wrong method, body too large: JSON like every other error here
+            return error(exc.status, exc.reason)
         except JobwatchError as exc:
             log.error("api.failed", path=request.path, error=str(exc))
             return error(503, str(exc))

@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from watcher import logging as jlogging
+from watcher.api import arn_region
 from watcher.clients import Failure, classify
 from watcher.config import ApiSettings, JobConfig, Settings, load_settings
 from watcher.durations import format_duration, parse_duration
@@ -171,10 +172,12 @@ def wait_settings(
     )
 
 
-def job_info(service: str, params: dict[str, str], name: str | None = None) -> JobInfo:
-    """The job to wait for; JobwatchError names the field at fault."""
+def job_info(service: str, params: dict[str, str], name: str | None = None, region: str | None = None) -> JobInfo:
+    """The job to wait for (in the region its ARN names, unless told); JobwatchError names the field at fault."""
     try:
-        job = JobConfig.model_validate({"service": service, "name": name, **params})
+        job = JobConfig.model_validate(
+            {"service": service, "name": name, "region": region or arn_region(params), **params}
+        )
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False, include_input=False):
@@ -291,7 +294,7 @@ def main(args: argparse.Namespace) -> int:
         if interval <= 0:
             raise ValueError("--interval must be more than 0")
         timeout = parse_duration(args.timeout) if args.timeout else None
-        info = job_info(args.service, params)
+        info = job_info(args.service, params, region=args.region)
         settings = wait_settings(
             load_settings(None),
             interval=interval,
@@ -316,18 +319,25 @@ def main(args: argparse.Namespace) -> int:
 async def _main(settings: Settings, info: JobInfo, give_up_after: float | None, printer: Printer) -> Outcome:
     """Wait, unless a signal comes first."""
     outcome: list[Outcome] = []
-    async with anyio.create_task_group() as tg:
+    try:
+        async with anyio.create_task_group() as tg:
 
-        async def on_signal() -> None:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for _ in signals:
-                    outcome.append(Outcome(EXIT_INTERRUPTED, "interrupted"))
-                    tg.cancel_scope.cancel()
-                    return
+            async def on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        outcome.append(Outcome(EXIT_INTERRUPTED, "interrupted"))
+                        tg.cancel_scope.cancel()
+                        return
 
-        tg.start_soon(on_signal)
-        outcome.append(await wait_for(settings, info, give_up_after=give_up_after, printer=printer))
-        tg.cancel_scope.cancel()
+            tg.start_soon(on_signal)
+            outcome.append(await wait_for(settings, info, give_up_after=give_up_after, printer=printer))
+            tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # a problem meant for the user (a bad --notify URL, an unwritable state) is not a crash
+        mine = [exc for exc in group.exceptions if isinstance(exc, JobwatchError)]
+        if mine:
+            raise mine[0] from None
+        raise
     return outcome[0]
 
 

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from watcher.api import parse_job_request
 from watcher.config import load_settings
 from watcher.errors import ConfigError
 
@@ -243,3 +244,15 @@ async def test_readiness_follows_aws_reachability(
         await wait_until(lambda: d.engine.watched()[0].failures == 0, what="a good poll")
         status, answer = await call(http, "GET", f"{d.url}/readyz")
         assert status == 200 and answer["checks"] == {"engine": True, "store": True, "aws": True}
+
+
+def test_a_job_is_polled_in_the_region_its_arn_names_unless_told(daemon_settings: Any) -> None:
+    settings = daemon_settings()
+    arn = "arn:aws:braket:us-west-1:123456789012:job/far-away"
+    info, interval = parse_job_request({"service": "braket", "params": {"jobArn": arn}, "interval": 90}, settings)
+    assert (info.ref.region, interval) == ("us-west-1", 90.0)
+    info, _ = parse_job_request({"service": "braket", "params": {"jobArn": arn}, "region": "eu-north-1"}, settings)
+    assert info.ref.region == "eu-north-1"
+    amplify = {"appId": "d2a1b2c3d4e5f6", "branchName": "main", "jobId": "1"}
+    info, _ = parse_job_request({"service": "amplify", "params": amplify}, settings)
+    assert info.ref.region is None  # no ARN: the configured region
