@@ -114,6 +114,7 @@ def test_usage_errors_exit_2_before_any_call(capsys: Any) -> None:
         (["wait", "braket", f"jobArn={arn}", "--interval", "soon"], "not a duration"),
         (["wait", "braket", f"jobArn={arn}", "--timeout", "-5"], "negative"),
         (["wait", "braket", f"jobArn={arn}", "--interval", "0"], "more than 0"),
+        (["wait", "braket", f"jobArn={arn}", "--notify", "nonsense://x"], "apprise does not recognise"),
     ]:
         assert cli.main(argv) == 2, argv
         assert says in capsys.readouterr().err, argv
