@@ -137,3 +137,7 @@ def api_daemon() -> Any:
 def wait_until() -> Any:
     """``await wait_until(condition, within=10, what=...)``: poll a plain condition with a deadline."""
     return _until
+
+
+# -- notification receivers for every test folder: http_receiver, smtp_server (tests/notify/receivers.py) -----------
+from notify.receivers import http_receiver, smtp_server  # noqa: E402, F401

@@ -509,26 +509,31 @@ class Store:
 
     # -- notifications: dispatch order, deferral, acknowledgements, repeats -------------------------
 
-    def dispatchable(self, now: float, limit: int = 100, *, flush: bool = False) -> list[Delivery]:
+    def dispatchable(
+        self, now: float, limit: int = 100, *, flush: bool = False, skip: Iterable[str] = ()
+    ) -> list[Delivery]:
         """Pending rows that may be sent now, by row id, keeping event order per (channel, job).
 
         A row is due when its next attempt time has come (with ``flush``, also when it was never tried:
         held for a digest or behind a channel outage). A due row is left out while an earlier pending row
         of the same channel and job is not due, so a job's notifications reach each channel in order.
+        Channels in ``skip`` (busy sending) are left out.
         """
+        skipped = sorted(set(skip))
         rows = self.conn.execute(
             "WITH ready AS ("
             "  SELECT o.id, o.channel, e.job_key,"
-            "         (o.next_attempt_at <= :now OR (:flush AND o.attempts = 0)) AS due"
+            "         (o.next_attempt_at <= ? OR (? AND o.attempts = 0)) AS due"
             "  FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.state = 'pending'"
+            f"  AND o.channel NOT IN ({','.join('?' * len(skipped))})"
             "), blocked AS ("
             "  SELECT channel, job_key, MIN(id) AS first FROM ready WHERE NOT due GROUP BY channel, job_key"
             ")"
             " SELECT o.id, o.event_id, o.channel, o.created_at, o.attempts, o.repeat, e.event, e.job, e.snapshot"
             " FROM ready r JOIN outbox o ON o.id = r.id JOIN events e ON e.id = o.event_id"
             " LEFT JOIN blocked b ON b.channel = r.channel AND b.job_key = r.job_key"
-            " WHERE r.due AND (b.first IS NULL OR r.id < b.first) ORDER BY o.id LIMIT :limit",
-            {"now": now, "flush": int(flush), "limit": limit},
+            " WHERE r.due AND (b.first IS NULL OR r.id < b.first) ORDER BY o.id LIMIT ?",
+            [now, int(flush), *skipped, limit],
         ).fetchall()
         return [
             Delivery(
@@ -545,13 +550,17 @@ class Store:
             for row in rows
         ]
 
-    def next_dispatch_at(self) -> float | None:
+    def next_dispatch_at(self, skip: Iterable[str] = ()) -> float | None:
         """When the next outbox row can be sent: the earliest next attempt among the first pending rows of
-        each (channel, job), since a later row waits for the one before it. None when nothing is pending."""
+        each (channel, job), since a later row waits for the one before it; channels in ``skip`` left out.
+        None when nothing is pending."""
+        skipped = sorted(set(skip))
         row = self.conn.execute(
             "SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.id IN ("
             " SELECT MIN(p.id) FROM outbox p JOIN events e ON e.id = p.event_id"
-            " WHERE p.state = 'pending' GROUP BY p.channel, e.job_key)"
+            f" WHERE p.state = 'pending' AND p.channel NOT IN ({','.join('?' * len(skipped))})"
+            " GROUP BY p.channel, e.job_key)",
+            skipped,
         ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 

@@ -186,7 +186,8 @@ def build_channel(cfg: ChannelConfig, settings: NotifySettings, where: str) -> t
     """The apprise object of one ``[[channels]]`` entry, or the problems that keep it from working."""
     plugins: list[Any] = []
     secrets: set[str] = set()
-    ap = apprise.Apprise(asset=apprise.AppriseAsset(app_id="jobwatch", app_desc="jobwatch"))
+    asset = apprise.AppriseAsset(app_id="jobwatch", app_desc="jobwatch")
+    ap = apprise.Apprise(asset=asset)
     if cfg.url is not None:
         secrets |= url_secrets(cfg.url)
         scheme = scheme_of(cfg.url)
@@ -195,7 +196,7 @@ def build_channel(cfg: ChannelConfig, settings: NotifySettings, where: str) -> t
         if scheme not in NotificationManager():  # type: ignore[no-untyped-call]
             return None, [f"{where}.url: apprise does not recognise this URL (scheme {scheme!r})"]
         with quiet_apprise():
-            plugin = apprise.Apprise.instantiate(cfg.url)
+            plugin = apprise.Apprise.instantiate(cfg.url, asset=asset)
         if plugin is None:
             return None, [f"{where}.url: apprise cannot use this {scheme!r} URL; check its host, tokens and parameters"]
         plugins.append(plugin)
@@ -206,7 +207,7 @@ def build_channel(cfg: ChannelConfig, settings: NotifySettings, where: str) -> t
         scheme = "config"
         if not path.is_file():
             return None, [f"{where}.config: no such file: {path}"]
-        conf = apprise.AppriseConfig()
+        conf = apprise.AppriseConfig(asset=asset)
         with quiet_apprise():
             conf.add(str(path))
             plugins = list(conf.services())

@@ -14,7 +14,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import anyio
 import structlog
 
 from watcher.durations import format_duration
@@ -61,25 +60,38 @@ class Dispatcher:
         self.batch = batch
         self.stats: Counter[tuple[str, str]] = Counter()
         self._holds: dict[str, float] = {}  # channel -> when its digest is due
+        self.busy: set[str] = set()  # channels with a send in progress
+        self.claimed = 0  # rows taken by the last claim
 
     # -- one pass over what is due -------------------------------------------------------------------
 
-    async def round(self, store: Store, *, flush: bool = False) -> int:
-        """Handle every row that can be sent now (``flush``: also rows held for a digest); returns rows handled."""
-        now = self.clock()
-        rows = store.dispatchable(now, self.batch, flush=flush)
-        if not rows:
-            return 0
+    def claim(self, store: Store, now: float, *, flush: bool = False) -> dict[str, list[Delivery]]:
+        """Take the rows that can be sent now, by channel, marking each channel busy until :meth:`serve` ends.
+
+        Busy channels are skipped, so a channel never has two sends of the same job in flight and a slow
+        channel only delays itself. Rows past ``max_age`` are expired here. ``flush`` also takes rows held
+        for a digest or behind an outage.
+        """
+        rows = store.dispatchable(now, self.batch, flush=flush, skip=self.busy)
         fresh: dict[str, list[Delivery]] = defaultdict(list)
         stale: list[Delivery] = []
         for row in rows:
             (stale if now - row.created_at > self.settings.max_age else fresh[row.channel]).append(row)
         if stale:
             self._expire(store, stale, f"not delivered within max_age {format_duration(self.settings.max_age)}")
-        async with anyio.create_task_group() as tg:
-            for name, items in fresh.items():
-                tg.start_soon(self._channel_round, store, name, items, now, flush)
-        return len(rows)
+        self.busy.update(fresh)
+        self.claimed = len(rows)
+        return dict(fresh)
+
+    async def serve(
+        self, store: Store, name: str, rows: list[Delivery], now: float, flush: bool, done: Callable[[], None]
+    ) -> None:
+        """Send one channel's claimed rows, then free the channel and call ``done`` (to look for more)."""
+        try:
+            await self._channel_round(store, name, rows, now, flush)
+        finally:
+            self.busy.discard(name)
+            done()
 
     async def _channel_round(self, store: Store, name: str, rows: list[Delivery], now: float, flush: bool) -> None:
         channel = self.channels.get(name)

@@ -21,7 +21,7 @@ ELLIPSIS = "\u2026"
 
 # CommonMark: any ASCII punctuation may be backslash-escaped. These can open or close markup anywhere in
 # a line (emphasis, code, links, images, tables, HTML, entities, strike)...
-_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>&|~])")
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 # ...and these only at the start of a line (headings, lists, setext underlines, ordered lists)
 _MARKDOWN_LINE_START = re.compile(r"^([ \t]*)([#+=-]|\d{1,9}(?=[.)]))", re.MULTILINE)
 # Slack mrkdwn has no escape character; a zero-width space on both sides keeps a marker from opening or
@@ -61,7 +61,8 @@ def escape_html(text: str) -> str:
 
 def escape_markdown(text: str) -> str:
     """CommonMark: backslash before markup characters; mentions (``@channel``, ``@here``, ``@user``) broken."""
-    text = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    # "&" as an entity, not "\\&": Python-Markdown (apprise's converter) turns "\\&amp;" back into an entity
+    text = _MARKDOWN_INLINE.sub(r"\\\1", text.replace("&", "&amp;"))
     text = _MARKDOWN_LINE_START.sub(_escape_line_start, text)
     return _MENTION.sub("@" + ZWSP, text)
 
@@ -127,7 +128,7 @@ def cut_rendered(body: str, limit: int, fmt: str) -> str:
     if len(body) <= limit:
         return body
     head = body[: max(0, limit - 1)]
-    if fmt in ("html", "slack"):
+    if fmt in ("html", "slack", "markdown"):
         amp = head.rfind("&")
         if amp != -1 and ";" not in head[amp:]:
             head = head[:amp]

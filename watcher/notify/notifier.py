@@ -78,8 +78,7 @@ class Notifier:
             default_region=default_region,
             on_result=on_result,
         )
-        self._wakeup: anyio.Event | None = None
-        self._lock: anyio.Lock | None = None
+        self._wakeups: set[anyio.Event] = set()  # one per running pump (run and, at times, drain)
 
     # -- checks ----------------------------------------------------------------------------------------
 
@@ -122,54 +121,67 @@ class Notifier:
         return self.dispatcher.stats
 
     def wake(self) -> None:
-        """Something was queued: send it now rather than at the next planned wake-up."""
-        if self._wakeup is not None:
-            self._wakeup.set()
+        """Something was queued (or a channel became free): look for work now, not at the planned wake-up."""
+        for event in self._wakeups:
+            event.set()
 
     async def run(self, store: Store) -> None:
         """The dispatcher loop: runs until cancelled."""
-        period = check_period(self.router)
-        next_check = 0.0
-        failures = 0
-        while True:
-            self._wakeup = anyio.Event()
-            try:
-                handled = await self._round(store)
-                now = self.clock()
-                if period is not None and now >= next_check:
-                    handled += queue_repeats(store, self.router, now)
-                    next_check = now + period
-                wait = 0.0 if handled >= self.dispatcher.batch else self._wait(store, now, next_check, period)
-                failures = 0
-            except StateError as exc:  # the state file failed (disk full, locked): keep trying, slower
-                failures += 1
-                wait = min(30.0, 0.5 * 2**failures)
-                log.error("notify.state_error", error=str(exc), retry_in=wait)
-            if wait > 0:
-                with anyio.move_on_after(wait):
-                    await self._wakeup.wait()
-            else:
-                await anyio.lowlevel.checkpoint()  # let other tasks run between full batches
-
-    def _wait(self, store: Store, now: float, next_check: float, period: float | None) -> float:
-        due = store.next_dispatch_at()
-        wait = _IDLE if due is None else due - now
-        if period is not None:
-            wait = min(wait, next_check - now)
-        return max(0.0, min(wait, _IDLE))
-
-    async def _round(self, store: Store, *, flush: bool = False) -> int:
-        if self._lock is None:
-            self._lock = anyio.Lock()
-        async with self._lock:  # run() and drain() never send the same row twice at once
-            return await self.dispatcher.round(store, flush=flush)
+        await self._pump(store, flush=False)
 
     async def drain(self, store: Store, timeout: float) -> int:  # noqa: ASYNC109 (the engine's interface)
         """Send everything owed now (digests too) within ``timeout`` seconds; returns rows still pending."""
         with anyio.move_on_after(timeout):
-            while await self._round(store, flush=True):
-                pass
+            await self._pump(store, flush=True)
         return store.outbox_depth()
+
+    async def _pump(self, store: Store, *, flush: bool) -> None:
+        """Claim due rows channel by channel and send each channel's in its own task, never waiting for a
+        slow channel before serving the others. ``flush`` (drain): take held rows too and return once
+        nothing is left to send now; otherwise run until cancelled, queueing reminders as they fall due."""
+        period = None if flush else check_period(self.router)
+        next_check = 0.0
+        failures = 0
+        dispatcher = self.dispatcher
+        async with anyio.create_task_group() as tg:
+            while True:
+                wakeup = anyio.Event()
+                self._wakeups.add(wakeup)
+                try:
+                    now = self.clock()
+                    claimed = dispatcher.claim(store, now, flush=flush)
+                    for name, rows in claimed.items():
+                        tg.start_soon(dispatcher.serve, store, name, rows, now, flush, self.wake)
+                    if flush and not claimed and not dispatcher.busy:
+                        return
+                    queued = 0
+                    if period is not None and now >= next_check:
+                        queued = queue_repeats(store, self.router, now)
+                        next_check = now + period
+                    if dispatcher.claimed >= dispatcher.batch or queued:
+                        wait = 0.0  # more may be due right away
+                    elif flush:
+                        wait = _IDLE  # until a busy channel finishes
+                    else:
+                        wait = self._wait(store, now, next_check, period)
+                    failures = 0
+                except StateError as exc:  # the state file failed (disk full, locked): keep trying, slower
+                    failures += 1
+                    wait = min(30.0, 0.5 * 2**failures)
+                    log.error("notify.state_error", error=str(exc), retry_in=wait)
+                if wait > 0:
+                    with anyio.move_on_after(wait):
+                        await wakeup.wait()
+                else:
+                    await anyio.lowlevel.checkpoint()  # let the channel tasks run between full batches
+                self._wakeups.discard(wakeup)
+
+    def _wait(self, store: Store, now: float, next_check: float, period: float | None) -> float:
+        due = store.next_dispatch_at(skip=self.dispatcher.busy)
+        wait = _IDLE if due is None else due - now
+        if period is not None:
+            wait = min(wait, next_check - now)
+        return max(0.0, min(wait, _IDLE))
 
     def acknowledge(self, store: Store, job_key: str, comment: str | None = None) -> bool:
         """Stop reminders for a job's current alert; False when the job has no events."""
