@@ -152,7 +152,7 @@ def wait_settings(
     notify_settings = NotifySettings(
         default_channels=[c.name for c in channels],
         retry_base=min(1.0, interval),
-        retry_cap=5.0,
+        retry_cap=2.0,  # the command waits for its last notices: retry often
         max_age=max(DRAIN_TIMEOUT, 60.0),
     )
     # model_copy, not a dump and re-validation: durations would round-trip through their text form

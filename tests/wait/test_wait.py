@@ -167,10 +167,19 @@ async def test_access_denied_exits_2_at_once() -> None:
 async def test_notifications_are_delivered_before_wait_returns(sim: Any, http_receiver: Any) -> None:
     info = sim_job(sim, "amplify", "release-build", "failed")
     settings = settings_at(sim.url, notify=[http_receiver.url("json")])
-    with anyio.fail_after(20):
-        result = await wait_for(settings, info, give_up_after=15, printer=Printer(io.StringIO(), as_json=False))
+    http_receiver.set_status(503)  # the webhook is down when the job ends...
+
+    async def recover() -> None:
+        await http_receiver.wait_for(1)
+        await anyio.sleep(2.5)  # ...and longer than the engine's own 2 s drain at shutdown
+        http_receiver.set_status(200)
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(recover)
+            result = await wait_for(settings, info, give_up_after=25, printer=Printer(io.StringIO(), as_json=False))
     assert result.code == 1
-    # no waiting here: the command only returns once the outbox is empty
+    # the command returned only once the outbox was empty: the retried notice got through
     notices = [r["json"] for r in http_receiver.delivered()]
     assert any(n["type"] == "failure" and "failed" in (n["title"] + n["message"]).lower() for n in notices), notices
 
