@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs image-check clean
 
 $(BIN)/jobwatch: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("jobwatch needs Python 3.11 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -17,6 +17,14 @@ demo: $(BIN)/jobwatch
 
 test: $(BIN)/jobwatch
 	$(BIN)/python -m pytest
+
+# The Dockerfile's install steps, replayed without Docker (they fetch from the package registry, as an
+# image build does; the tests themselves talk to 127.0.0.1 only).
+image-check: $(BIN)/jobwatch
+	$(BIN)/python -m pytest -m image tests/ops
+
+docs: $(BIN)/jobwatch
+	$(BIN)/python -m watcher.docgen --write docs/configuration.md
 
 lint: $(BIN)/jobwatch
 	$(BIN)/ruff check watcher tests bench

@@ -253,7 +253,7 @@ def _locked() -> dict[str, str]:
     return pins
 
 
-@pytest.mark.slow
+@pytest.mark.image
 @pytest.mark.timeout(600)
 def test_image_install_steps_give_the_locked_runtime_and_nothing_else(image: ib.ImageRoot) -> None:
     python = image.path(FINAL_ENV["PREFIX"]) / "bin" / "python"
@@ -284,7 +284,7 @@ def test_image_install_steps_give_the_locked_runtime_and_nothing_else(image: ib.
         assert runtime in installed
 
 
-@pytest.mark.slow
+@pytest.mark.image
 @pytest.mark.timeout(600)
 def test_image_default_config_refuses_an_open_api_and_accepts_a_token(image: ib.ImageRoot) -> None:
     env = {**image.env, "JOBWATCH_NOTIFY_URL": "json://127.0.0.1:9/jobwatch"}
@@ -304,7 +304,7 @@ def _free_port() -> int:
     return port
 
 
-@pytest.mark.slow
+@pytest.mark.image
 @pytest.mark.timeout(600)
 def test_container_starts_turns_healthy_and_stops_on_its_stop_signal(image: ib.ImageRoot) -> None:
     port = _free_port()
