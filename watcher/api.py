@@ -12,7 +12,7 @@ import hmac
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +27,7 @@ from watcher.durations import parse_duration
 from watcher.engine import Engine
 from watcher.errors import JobwatchError
 from watcher.metrics import Metrics
-from watcher.model import SERVICES, JobInfo, JobRef
+from watcher.model import SERVICES, JobInfo, JobRef, arn_region
 from watcher.services import adapter_for
 
 log = structlog.get_logger(__name__)
@@ -92,15 +92,6 @@ def parse_job_request(body: Any, settings: Settings) -> tuple[JobInfo, float | N
     ref = JobRef(service, {key: str(value) for key, value in params.items()}, region or arn_region(params))
     info = JobInfo(ref=ref, name=name, tags=tuple(dict.fromkeys(tags)), channels=tuple(dict.fromkeys(channels)))
     return info, interval
-
-
-def arn_region(params: Mapping[str, Any]) -> str | None:
-    """The region an ARN among a job's identity names (a Braket job in us-west-1 is polled there)."""
-    for value in params.values():
-        parts = str(value).split(":", 5)
-        if len(parts) == 6 and parts[0] == "arn" and parts[3]:
-            return parts[3]
-    return None
 
 
 def _param_field(problem: str, params: dict[str, Any], identity: tuple[str, ...]) -> str:

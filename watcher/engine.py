@@ -26,7 +26,7 @@ from watcher.config import Settings
 from watcher.diff import diff, error_event, stuck_event, vanished_event
 from watcher.errors import StateError
 from watcher.metrics import Metrics
-from watcher.model import Event, EventKind, JobInfo, JobRef, Phase, Snapshot
+from watcher.model import Event, EventKind, JobInfo, JobRef, Phase, Snapshot, arn_region
 from watcher.ratelimit import TokenBucket
 from watcher.services import adapter_for
 from watcher.services.base import Adapter, AnswerError
@@ -185,8 +185,11 @@ class Engine:
     def client_key(self, ref: JobRef) -> ClientKey:
         """The shared client a job (or a discovery rule) with ``ref``'s service, region and profile uses."""
         aws = self.settings.aws
-        region = ref.region or self.settings.service(ref.service).region or adapter_for(ref.service).default_region
-        return ClientKey(ref.service, region or aws.region, ref.profile or aws.profile, ref.endpoint_url or aws.endpoint_url)
+        # The job's own region, else the one its ARN names (it can only be answered there), else the
+        # service's, else the only one the service lives in (Device Farm), else [aws].
+        region = (ref.region or arn_region(ref.params) or self.settings.service(ref.service).region
+                  or adapter_for(ref.service).default_region or aws.region)
+        return ClientKey(ref.service, region, ref.profile or aws.profile, ref.endpoint_url or aws.endpoint_url)
 
     @property
     def pool(self) -> ClientPool:
@@ -231,9 +234,7 @@ class Engine:
     def _register(self, state: JobState, *, due: float, announce_finished: bool = True) -> None:
         ref = state.info.ref
         adapter = adapter_for(ref.service)
-        aws = self.settings.aws
-        region = ref.region or self.settings.service(ref.service).region or adapter.default_region or aws.region
-        client = ClientKey(ref.service, region, ref.profile or aws.profile, ref.endpoint_url or aws.endpoint_url)
+        client = self.client_key(ref)
         base = self._base(state)
         cap = max(base, self.settings.max_interval(ref.service))
         watch = Watch(

@@ -70,6 +70,15 @@ def _from_iso(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def arn_region(params: Mapping[str, Any]) -> str | None:
+    """The region an ARN among a job's identity names (a Braket job in us-west-1 lives there)."""
+    for value in params.values():
+        parts = str(value).split(":", 5)
+        if len(parts) == 6 and parts[0] == "arn" and parts[3]:
+            return parts[3]
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class JobRef:
     """Which job: a service plus the identity parameters of its get/describe call.

@@ -32,12 +32,11 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from watcher import logging as jlogging
-from watcher.api import arn_region
 from watcher.clients import Failure, classify
 from watcher.config import ApiSettings, JobConfig, Settings, load_settings
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import JobwatchError
-from watcher.model import Event, EventKind, JobInfo, Phase
+from watcher.model import Event, EventKind, JobInfo, Phase, arn_region
 from watcher.notify.settings import ChannelConfig, NotifySettings
 from watcher.services import adapter_for
 from watcher.store import JobState, Store

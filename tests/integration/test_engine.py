@@ -207,22 +207,25 @@ async def test_a_job_with_no_change_for_too_long_is_stuck_once(sim: Any, tmp_pat
 async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(sim: Any, tmp_path: Path,
                                                                          http_receiver: Any) -> None:
     settings = settings_for(sim, tmp_path, http_receiver.url("json"))
-    infos = [add_sim_job(sim, service, f"{service}-restart", "succeeded", at=1.5) for service in ENDS]
+    created = anyio.current_time()
+    infos = [add_sim_job(sim, service, f"{service}-restart", "succeeded", at=3.0) for service in ENDS]
     with Store.open(settings.watcher.state) as store:
         engine = Engine(settings, store, Notifier(settings.notify, settings.channels, settings.routes, settings.mutes))
         for info in infos:
             engine.add(info)
         # First life: until every job was seen running, then stop as on SIGTERM.
-        await run_until(engine, lambda: all(
+        await run_until(engine, lambda: len(engine.watched()) == 5 and all(
             s.snapshot is not None and s.snapshot.phase is Phase.RUNNING for s in engine.watched()
-        ) and len(engine.watched()) == 5)
-    await anyio.sleep(1.2)  # the jobs end while the daemon is down
+        ))
+        assert all(not s.done for s in store.jobs()), "the jobs must still run when the daemon stops"
+    await anyio.sleep(max(0.0, created + 3.3 - anyio.current_time()))  # the jobs end while the daemon is down
     with Store.open(settings.watcher.state) as store:
         engine = Engine(settings, store, Notifier(settings.notify, settings.channels, settings.routes, settings.mutes))
         await run_until(engine, lambda: not engine.watched() and store.outbox_depth() == 0)
-    per_job = Counter()
+    per_job: Counter[str] = Counter()
     for body in notices(http_receiver):
         for info in infos:
+            assert info.name is not None
             if info.name in body["title"] + body["message"] and "succeeded" in (body["title"] + body["message"]):
                 per_job[info.name] += 1
     assert per_job == {info.name: 1 for info in infos}
