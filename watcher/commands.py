@@ -26,7 +26,8 @@ def _settings(args: argparse.Namespace, *, required: bool = True) -> Any:
 
 
 def _fail(exc: Exception) -> int:
-    print(f"jobwatch: {exc}", file=sys.stderr)
+    for line in str(exc).splitlines() or [""]:
+        print(f"jobwatch: {line}", file=sys.stderr)
     return EXIT_USAGE
 
 

@@ -34,10 +34,7 @@ def run_daemon(settings: Settings) -> int:
 def build(settings: Settings, store: Store) -> tuple[Engine, Notifier]:
     """The engine and notifier of one daemon (shared with the demo and `wait`)."""
     notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
-    engine = Engine(settings, store, notifier)
-    if hasattr(notifier, "bind_metrics"):
-        notifier.bind_metrics(engine.metrics)
-    return engine, notifier
+    return Engine(settings, store, notifier), notifier
 
 
 async def stop_on_signals(engine: Engine) -> None:

@@ -79,6 +79,8 @@ class Engine:
         self.store = store
         self.notifier = notifier
         self.metrics = metrics or Metrics()
+        if notifier is not None:
+            self.metrics.bind_notifications(lambda: notifier.stats)
         self.rng = rng or random.Random()
         self.listeners: list[Listener] = []
         self.started_at = time.time()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 
 class Metrics:
@@ -42,8 +44,29 @@ class Metrics:
         self.outbox = Gauge("jobwatch_outbox_depth", "Notifications waiting in the outbox.", registry=r)
         self.up = Gauge("jobwatch_start_time_seconds", "When this daemon started (epoch seconds).", registry=r)
 
+    def bind_notifications(self, source: Callable[[], Mapping[tuple[str, str], int]]) -> None:
+        """Expose the notifier's own tally, (channel, outcome) -> rows, as ``jobwatch_notifications_total``."""
+        self.registry.register(_Tally(source))
+
     def render(self, refresh: Callable[[Metrics], None] | None = None) -> bytes:
         """The Prometheus text exposition, after ``refresh`` updated the gauges read from state."""
         if refresh is not None:
             refresh(self)
         return generate_latest(self.registry)
+
+
+class _Tally(Collector):
+    """A counter family read from a tally kept elsewhere (the notifier's), so there is one source of truth."""
+
+    def __init__(self, source: Callable[[], Mapping[tuple[str, str], int]]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily("jobwatch_notifications", "Notification rows by channel and outcome "
+                                     "(sent, failed attempts, expired).", labels=["channel", "outcome"])
+        for (channel, outcome), count in sorted(self.source().items()):
+            family.add_metric([channel, outcome], count)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())

@@ -118,6 +118,10 @@ async def test_all_five_services_through_success_failure_and_cancellation(sim: A
             assert history[0].event.kind is EventKind.WATCHING  # the baseline, not a transition
             phases = [e.event.new for e in history if e.event.kind is EventKind.PHASE]
             assert phases[-1] == end
+        text = engine.metrics.render().decode()
+    sent = len(http_receiver.requests)
+    assert f'jobwatch_notifications_total{{channel="hook",outcome="sent"}} {float(sent)}' in text
+    assert 'jobwatch_polls_total{outcome="ok",service="braket"}' in text
     bodies = notices(http_receiver)
     terminal = [b for b in bodies if any(p in (b["title"] + b["message"]).lower() for p in
                                          ("succeeded", "failed", "cancelled"))]
