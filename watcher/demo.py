@@ -216,9 +216,9 @@ async def _demo(jobs: int, seed: int, time_scale: float) -> int:
                 await engine.run(finish_when_done, on_signal)
                 states = store.jobs()
                 notes: dict[str, int] = {}
-                for entry in store.history(limit=100000):
-                    if any(d["state"] == "sent" for d in entry.deliveries):
-                        notes[entry.job.key] = notes.get(entry.job.key, 0) + 1
+                for item in store.history(limit=100000):
+                    if any(d["state"] == "sent" for d in item.deliveries):
+                        notes[item.job.key] = notes.get(item.job.key, 0) + 1
                 printer.summary(states, notes)
                 print(
                     f"\n{len(received)} notifications delivered through apprise (json://) from the outbox; "

@@ -2,9 +2,10 @@
 
 anyio has no rate limiter. This one hands out tokens at ``rate`` per second (bursts up to ``burst``)
 in FIFO order. The burst defaults to one token, so no one-second window ever sees more than
-``rate`` requests: AWS's limits are per second, and a burst would spend them all at once. A throttle answer halves the current rate (down to ``floor``); every success then
-adds back a little until the configured rate is reached again (AIMD, as TCP and botocore's adaptive
-mode do), so a throttled service slows down as a whole and recovers by itself.
+``rate`` requests: AWS's limits are per second, and a burst would spend them all at once.
+A throttle answer halves the current rate (down to ``floor``); every success then adds back a
+little until the configured rate is reached again (AIMD, as TCP and botocore's adaptive mode do),
+so a throttled service slows down as a whole and recovers by itself.
 """
 
 from __future__ import annotations

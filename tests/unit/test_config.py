@@ -116,7 +116,7 @@ def test_environment_overrides_any_setting(tmp_path: Path) -> None:
 
 
 def test_api_off_loopback_needs_a_token(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="api: .*requires a token"):
+    with pytest.raises(ConfigError, match=r"api: .*requires a token"):
         load_settings(None, env={"JOBWATCH_API__LISTEN": "0.0.0.0:8787"})
     settings = load_settings(None, env={"JOBWATCH_API__LISTEN": "0.0.0.0:8787", "JOBWATCH_API__TOKEN": "s3cret"})
     assert masked(settings)["api"]["token"] == "***"
