@@ -520,20 +520,20 @@ class Store:
         Channels in ``skip`` (busy sending) are left out.
         """
         skipped = sorted(set(skip))
+        due = "(%s.next_attempt_at <= ? OR (? AND %s.attempts = 0))"
+        # a job has few rows, so the check for an earlier row that is not due looks only at the job's own
+        # events (events_job index) and their rows (outbox_event index), however long the outbox is; CROSS JOIN
+        # keeps SQLite to that order (left to itself it scanned every pending row for every candidate)
         rows = self.conn.execute(
-            "WITH ready AS ("
-            "  SELECT o.id, o.channel, e.job_key,"
-            "         (o.next_attempt_at <= ? OR (? AND o.attempts = 0)) AS due"
-            "  FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.state = 'pending'"
-            f"  AND o.channel NOT IN ({','.join('?' * len(skipped))})"
-            "), blocked AS ("
-            "  SELECT channel, job_key, MIN(id) AS first FROM ready WHERE NOT due GROUP BY channel, job_key"
-            ")"
-            " SELECT o.id, o.event_id, o.channel, o.created_at, o.attempts, o.repeat, e.event, e.job, e.snapshot"
-            " FROM ready r JOIN outbox o ON o.id = r.id JOIN events e ON e.id = o.event_id"
-            " LEFT JOIN blocked b ON b.channel = r.channel AND b.job_key = r.job_key"
-            " WHERE r.due AND (b.first IS NULL OR r.id < b.first) ORDER BY o.id LIMIT ?",
-            [now, int(flush), *skipped, limit],
+            "SELECT o.id, o.event_id, o.channel, o.created_at, o.attempts, o.repeat, e.event, e.job, e.snapshot"
+            " FROM outbox o JOIN events e ON e.id = o.event_id"
+            f" WHERE o.state = 'pending' AND {due % ('o', 'o')}"
+            f" AND o.channel NOT IN ({','.join('?' * len(skipped))})"
+            " AND NOT EXISTS (SELECT 1 FROM events pe CROSS JOIN outbox p ON p.event_id = pe.id"
+            "  WHERE pe.job_key = e.job_key AND p.channel = o.channel AND p.state = 'pending' AND p.id < o.id"
+            f"  AND NOT {due % ('p', 'p')})"
+            " ORDER BY o.id LIMIT ?",
+            [now, int(flush), *skipped, now, int(flush), limit],
         ).fetchall()
         return [
             Delivery(
@@ -550,15 +550,25 @@ class Store:
             for row in rows
         ]
 
-    def next_dispatch_at(self, skip: Iterable[str] = ()) -> float | None:
-        """When the next outbox row can be sent: the earliest next attempt among the first pending rows of
-        each (channel, job), since a later row waits for the one before it; channels in ``skip`` left out.
-        None when nothing is pending."""
+    def next_dispatch_at(self, now: float, skip: Iterable[str] = ()) -> float | None:
+        """When the next outbox row can be sent (channels in ``skip`` left out); None when nothing is pending.
+
+        A row waits for the earlier rows of its channel and job, so when the earliest row is due already
+        but could not be handed out, the answer is the earliest next attempt of the first pending rows of
+        each (channel, job) instead (a slower query, needed only then).
+        """
         skipped = sorted(set(skip))
+        marks = ",".join("?" * len(skipped))
+        row = self.conn.execute(
+            f"SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND channel NOT IN ({marks})",
+            skipped,
+        ).fetchone()
+        if row is None or row[0] is None or row[0] > now:
+            return None if row is None or row[0] is None else float(row[0])
         row = self.conn.execute(
             "SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.id IN ("
             " SELECT MIN(p.id) FROM outbox p JOIN events e ON e.id = p.event_id"
-            f" WHERE p.state = 'pending' AND p.channel NOT IN ({','.join('?' * len(skipped))})"
+            f" WHERE p.state = 'pending' AND p.channel NOT IN ({marks})"
             " GROUP BY p.channel, e.job_key)",
             skipped,
         ).fetchone()

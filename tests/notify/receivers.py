@@ -79,7 +79,7 @@ class HttpReceiver:
 
         try:
             with anyio.fail_after(within):
-                while count() < n:  # noqa: ASYNC110 - requests arrive from apprise's worker threads
+                while count() < n:
                     await anyio.sleep(0.01)
         except TimeoutError:
             pytest.fail(f"HTTP receiver: {count()} of {n} expected requests within {within}s")
@@ -151,7 +151,7 @@ class SmtpServer:
         """Wait until ``n`` messages arrived, else fail the test."""
         try:
             with anyio.fail_after(within):
-                while len(self.messages) < n:  # noqa: ASYNC110 - messages arrive on the server's own thread
+                while len(self.messages) < n:
                     await anyio.sleep(0.01)
         except TimeoutError:
             pytest.fail(f"SMTP server: {len(self.messages)} of {n} expected messages within {within}s")

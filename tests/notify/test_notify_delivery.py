@@ -51,7 +51,7 @@ def make(
 async def wait(condition: Any, within: float = 5.0, what: str = "condition") -> None:
     try:
         with anyio.fail_after(within):
-            while not condition():  # noqa: ASYNC110 - plain state written by the dispatcher
+            while not condition():
                 await anyio.sleep(0.01)
     except TimeoutError:
         pytest.fail(f"timed out waiting for {what}")

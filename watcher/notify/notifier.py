@@ -177,7 +177,7 @@ class Notifier:
                 self._wakeups.discard(wakeup)
 
     def _wait(self, store: Store, now: float, next_check: float, period: float | None) -> float:
-        due = store.next_dispatch_at(skip=self.dispatcher.busy)
+        due = store.next_dispatch_at(now, skip=self.dispatcher.busy)
         wait = _IDLE if due is None else due - now
         if period is not None:
             wait = min(wait, next_check - now)
