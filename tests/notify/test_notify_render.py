@@ -253,3 +253,16 @@ def test_duration_uses_the_event_time_while_running() -> None:
     running = snap(Phase.RUNNING, "IN_PROGRESS", started_at=T0 - timedelta(hours=2, minutes=5))
     fields = context(event(EventKind.STUCK, info, None, "running", seconds=3600), info, running, hostname="h")
     assert fields["duration"] == "2h05m" and fields["stuck_for"] == "1h00m"
+
+
+def test_preview_renders_every_example_in_every_format() -> None:
+    from watcher.notify.preview import examples, preview
+
+    names = [info.display_name for _, info, _ in examples()]
+    for fmt in FORMATS:
+        messages = preview(fmt)
+        assert [m.notify_type for m in messages] == ["failure", "failure", "success", "warning"]
+        for name, message in zip(names, messages, strict=True):
+            assert name in visible(fmt, message.body)
+    slack = preview("slack")[0].body
+    assert "WAITING_FOR_PRIORITY" in slack  # a marker inside a word cannot format anything: left alone

@@ -9,6 +9,7 @@ collects its rows for that long and sends one digest.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 import structlog
 
 from watcher.durations import format_duration
+from watcher.errors import StateError
 from watcher.notify.channels import Channel
 from watcher.notify.render import Message, context, render, render_digest
 from watcher.notify.routing import Router
@@ -89,6 +91,10 @@ class Dispatcher:
         """Send one channel's claimed rows, then free the channel and call ``done`` (to look for more)."""
         try:
             await self._channel_round(store, name, rows, now, flush)
+        except Exception as exc:  # a state-file error or a bug must not end the dispatcher (nor the daemon)
+            log.error("notify.channel_failed", channel=name, error=f"{type(exc).__name__}: {exc}", exc_info=True)
+            with contextlib.suppress(StateError):  # rows not marked are retried later, not in a tight loop
+                store.defer([row.id for row in rows], self.clock() + self.settings.retry_base)
         finally:
             self.busy.discard(name)
             done()

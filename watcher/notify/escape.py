@@ -25,8 +25,9 @@ _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 # ...and these only at the start of a line (headings, lists, setext underlines, ordered lists)
 _MARKDOWN_LINE_START = re.compile(r"^([ \t]*)([#+=-]|\d{1,9}(?=[.)]))", re.MULTILINE)
 # Slack mrkdwn has no escape character; a zero-width space on both sides keeps a marker from opening or
-# closing bold/italic/strike/code, because Slack wants whitespace or punctuation next to the marker
-_SLACK_MARKER = re.compile(r"([*_~`])")
+# closing bold/italic/strike/code, because Slack wants whitespace or punctuation next to the marker. A
+# marker between two letters or digits (WAITING_FOR_PRIORITY) can do neither and is left alone.
+_SLACK_MARKER = re.compile(r"`|[*_~](?![A-Za-z0-9])|(?<![A-Za-z0-9])[*_~]")
 _MENTION = re.compile(r"@(?=\w)")
 # C0/C1 controls (except tab and newline), bidi overrides and other format characters: they can rewrite a
 # terminal line or reorder text; line and paragraph separators become newlines
@@ -77,7 +78,7 @@ def _escape_line_start(match: re.Match[str]) -> str:
 def escape_slack(text: str) -> str:
     """Slack mrkdwn: ``& < >`` as entities (so ``<!channel>`` and links stay text), markers and mentions broken."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _SLACK_MARKER.sub(ZWSP + r"\1" + ZWSP, text)
+    text = _SLACK_MARKER.sub(lambda m: ZWSP + m.group(0) + ZWSP, text)
     return _MENTION.sub("@" + ZWSP, text)
 
 
