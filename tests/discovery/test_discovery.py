@@ -8,20 +8,11 @@ from typing import Any
 import pytest
 
 from watcher.model import EventKind
+from watcher.simulator.scripts import ENDS, RUNNING
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("aws_env")]
 
-RUNNING: dict[str, dict[str, Any]] = {
-    "devicefarm": {"job": {"status": "RUNNING", "result": "PENDING"}},
-    "deadline": {"taskRunStatus": "RUNNING"},
-    "amplify": {"job": {"summary": {"status": "RUNNING"}}},
-    "iot": {"job": {"status": "IN_PROGRESS"}},
-    "braket": {"status": "RUNNING"},
-}
-DONE: dict[str, dict[str, Any]] = {
-    "iot": {"job": {"status": "COMPLETED", "jobProcessDetails": {"numberOfSucceededThings": 3}}},
-    "braket": {"status": "COMPLETED"},
-}
+DONE: dict[str, dict[str, Any]] = {service: ENDS[service]["succeeded"] for service in ("iot", "braket")}
 
 
 def add(sim: Any, service: str, name: str, fields: dict[str, Any] | None = None) -> dict[str, str]:

@@ -15,45 +15,10 @@ from watcher.config import Settings
 from watcher.engine import Engine
 from watcher.model import EventKind, JobInfo, JobRef, Phase
 from watcher.notify import Notifier
+from watcher.simulator.scripts import ENDS, RUNNING, lifecycle
 from watcher.store import Store
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("aws_env")]
-
-RUNNING: dict[str, dict[str, Any]] = {
-    "devicefarm": {"job": {"status": "RUNNING", "result": "PENDING"}},
-    "deadline": {"taskRunStatus": "RUNNING"},
-    "amplify": {"job": {"summary": {"status": "RUNNING"}}},
-    "iot": {"job": {"status": "IN_PROGRESS"}},
-    "braket": {"status": "RUNNING"},
-}
-ENDS: dict[str, dict[str, dict[str, Any]]] = {
-    "devicefarm": {
-        "succeeded": {"job": {"status": "COMPLETED", "result": "PASSED"}},
-        "failed": {"job": {"status": "COMPLETED", "result": "FAILED", "message": "2 tests failed on Pixel 8"}},
-        "cancelled": {"job": {"status": "COMPLETED", "result": "STOPPED"}},
-    },
-    "deadline": {
-        "succeeded": {"taskRunStatus": "SUCCEEDED"},
-        "failed": {"taskRunStatus": "FAILED"},
-        "cancelled": {"taskRunStatus": "CANCELED"},
-    },
-    "amplify": {
-        "succeeded": {"job": {"summary": {"status": "SUCCEED"}}},
-        "failed": {"job": {"summary": {"status": "FAILED"}}},
-        "cancelled": {"job": {"summary": {"status": "CANCELLED"}}},
-    },
-    "iot": {
-        "succeeded": {"job": {"status": "COMPLETED", "jobProcessDetails": {"numberOfSucceededThings": 5}}},
-        # IoT has no failed end: a completed rollout counts its failed things; an abort rule cancels it.
-        "cancelled": {"job": {"status": "CANCELED", "reasonCode": "FAILURE_THRESHOLD"}},
-    },
-    "braket": {
-        "succeeded": {"status": "COMPLETED"},
-        "failed": {"status": "FAILED", "failureReason": "AlgorithmError: out of memory"},
-        "cancelled": {"status": "CANCELLED"},
-    },
-}
-
 
 def settings_for(sim: Any, tmp_path: Path, receiver_url: str | None, **watcher: Any) -> Settings:
     raw: dict[str, Any] = {
@@ -72,10 +37,7 @@ def settings_for(sim: Any, tmp_path: Path, receiver_url: str | None, **watcher: 
 
 def add_sim_job(sim: Any, service: str, name: str, end: str | None, *, at: float = 0.6,
                 extra: list[dict[str, Any]] | None = None) -> JobInfo:
-    script = [{"at": 0.2, "fields": RUNNING[service]}, *(extra or [])]
-    if end is not None:
-        script.append({"at": at, "fields": ENDS[service][end]})
-    entry = sim.control.add_job(service, name, script)
+    entry = sim.control.add_job(service, name, lifecycle(service, end, end_at=at, extra=extra))
     return JobInfo(ref=JobRef(service, entry["params"]), name=name)
 
 

@@ -18,45 +18,12 @@ from aiohttp import web
 from watcher import cli
 from watcher.config import Settings, load_settings
 from watcher.model import JobInfo, JobRef
+from watcher.simulator.scripts import ENDS, RUNNING
 from watcher.wait import Outcome, Printer, wait_for, wait_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("aws_env")]
 
 JOBWATCH = str(Path(sys.executable).parent / "jobwatch")
-RUNNING: dict[str, dict[str, Any]] = {
-    "devicefarm": {"job": {"status": "RUNNING", "result": "PENDING"}},
-    "deadline": {"taskRunStatus": "RUNNING"},
-    "amplify": {"job": {"summary": {"status": "RUNNING"}}},
-    "iot": {"job": {"status": "IN_PROGRESS"}},
-    "braket": {"status": "RUNNING"},
-}
-ENDS: dict[str, dict[str, dict[str, Any]]] = {
-    "devicefarm": {
-        "succeeded": {"job": {"status": "COMPLETED", "result": "PASSED"}},
-        "failed": {"job": {"status": "COMPLETED", "result": "FAILED", "message": "2 tests failed"}},
-        "cancelled": {"job": {"status": "COMPLETED", "result": "STOPPED"}},
-    },
-    "deadline": {
-        "succeeded": {"taskRunStatus": "SUCCEEDED"},
-        "failed": {"taskRunStatus": "FAILED"},
-        "cancelled": {"taskRunStatus": "CANCELED"},
-    },
-    "amplify": {
-        "succeeded": {"job": {"summary": {"status": "SUCCEED"}}},
-        "failed": {"job": {"summary": {"status": "FAILED"}}},
-        "cancelled": {"job": {"summary": {"status": "CANCELLED"}}},
-    },
-    # an IoT job has no failed end: COMPLETED once every execution ended (failed things are only counted)
-    "iot": {
-        "succeeded": {"job": {"status": "COMPLETED", "jobProcessDetails": {"numberOfSucceededThings": 5}}},
-        "cancelled": {"job": {"status": "CANCELED", "reasonCode": "OPERATOR"}},
-    },
-    "braket": {
-        "succeeded": {"status": "COMPLETED"},
-        "failed": {"status": "FAILED", "failureReason": "AlgorithmError: out of memory"},
-        "cancelled": {"status": "CANCELLED"},
-    },
-}
 CODES = {"succeeded": 0, "failed": 1, "cancelled": 3, "timeout": 4}
 
 
