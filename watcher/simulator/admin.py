@@ -10,7 +10,8 @@ Contracts (JSON):
 - ``DELETE /_sim/jobs/{service}/{name}`` -> 204; the job vanishes (later calls: not found).
 - ``POST /_sim/faults`` ``{"throttle_rate", "error_rate", "latency_ms", "services"}`` (each optional, the
   whole setting is replaced) -> the settings now; ``GET /_sim/faults`` reads them.
-- ``GET /_sim/stats`` -> counts per ``service:Operation`` and ``peak_rps`` per service.
+- ``GET /_sim/stats`` -> counts per ``service:Operation``, ``peak_rps`` per service and ``access_keys``: per
+  access key id that signed requests, ``{"requests", "first", "last"}`` (epoch seconds).
 - ``POST /_sim/reset`` ``{"jobs": false}`` -> clears faults and stats; with ``"jobs": true`` drops jobs too.
 """
 

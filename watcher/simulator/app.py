@@ -34,6 +34,9 @@ async def aws_call(request: web.Request) -> web.Response:
         return web.json_response({"message": "No simulated AWS service answers this request"}, status=404)
     service = found.service
     row = state.stats.request(service, found.operation or "UnknownOperation")
+    key_id = access_key_id(request.headers.get("Authorization"))
+    if key_id is not None:
+        state.stats.signed(key_id, state.wall())
     try:
         faults = state.faults
         if faults.active and faults.applies(service):
@@ -66,6 +69,15 @@ async def aws_call(request: web.Request) -> web.Response:
         log.exception("sim.internal_error", service=service, operation=found.operation)
         row[ERRORS] += 1
         return error_response(service, SimError("server", "Internal error"))
+
+
+def access_key_id(authorization: str | None) -> str | None:
+    """The access key id a SigV4 ``Authorization`` header names (``Credential=AKID/date/region/...``)."""
+    if not authorization:
+        return None
+    _, found, rest = authorization.partition("Credential=")
+    key_id = rest.split("/", 1)[0].strip() if found else ""
+    return key_id[:128] or None
 
 
 async def _body(request: web.Request) -> bytes:

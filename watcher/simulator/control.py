@@ -72,7 +72,7 @@ class SimControl:
         return result
 
     def stats(self) -> dict[str, Any]:
-        """Counts per ``service:Operation`` and ``peak_rps`` per service."""
+        """Counts per ``service:Operation``, ``peak_rps`` per service, ``access_keys`` (who signed, when)."""
         result: dict[str, Any] = self._call("GET", "/_sim/stats")
         return result
 

@@ -26,6 +26,7 @@ class Stats:
         self._rows: dict[str, list[int]] = {}
         self._windows: dict[str, deque[float]] = {}
         self._peaks: dict[str, int] = {}
+        self._signers: dict[str, list[float]] = {}
 
     def request(self, service: str, operation: str) -> list[int]:
         """Count one request; the returned row takes the outcome (``row[THROTTLES] += 1``...)."""
@@ -47,6 +48,15 @@ class Stats:
             self._peaks[service] = len(window)
         return row
 
+    def signed(self, key_id: str, wall: float) -> None:
+        """Count a request signed with access key ``key_id``, keeping the first and last wall-clock time seen."""
+        seen = self._signers.get(key_id)
+        if seen is None:
+            self._signers[key_id] = [1, wall, wall]
+        else:
+            seen[0] += 1
+            seen[2] = wall
+
     def to_json(self) -> dict[str, Any]:
         """The ``GET /_sim/stats`` answer."""
         operations = {
@@ -67,4 +77,8 @@ class Stats:
             "peak_rps": dict(sorted(self._peaks.items())),
             "totals": totals,
             "seconds": round(self._clock() - self.started, 3),
+            "access_keys": {
+                key: {"requests": int(n), "first": first, "last": last}
+                for key, (n, first, last) in sorted(self._signers.items())
+            },
         }
