@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     rm = with_config(sub.add_parser("remove", help="stop watching a job (its history stays)"))
     rm.add_argument("key", help="the job's key as `jobwatch list` shows it")
 
+    ack = with_config(sub.add_parser("ack", help="acknowledge a stuck or failed job: its reminders stop"))
+    ack.add_argument("key", help="the job's key as `jobwatch list --all` shows it")
+    ack.add_argument("--comment", help="who and why, kept in the history")
+
     wait = sub.add_parser("wait", help="watch one job to its end; exit 0 succeeded, 1 failed, 3 cancelled, 4 timeout")
     wait.add_argument("service", help="devicefarm, deadline, amplify, iot or braket")
     wait.add_argument("params", nargs="+", metavar="key=value", help="the job's identity, e.g. jobArn=arn:aws:...")

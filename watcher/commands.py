@@ -51,7 +51,7 @@ def check_config(args: argparse.Namespace) -> int:
         settings = _settings(args)
     except JobwatchError as exc:
         return _fail(exc)
-    notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
+    notifier = Notifier.from_settings(settings)
     problems = notifier.problems()
     for problem in problems:
         print(f"jobwatch: {problem}", file=sys.stderr)
@@ -154,7 +154,7 @@ def test_notify(args: argparse.Namespace) -> int:
         settings = _settings(args)
     except JobwatchError as exc:
         return _fail(exc)
-    notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
+    notifier = Notifier.from_settings(settings)
     names = [c.name for c in settings.channels]
     if args.channel and args.channel not in names:
         return _fail(ConfigError(f"unknown channel {args.channel!r}; known: {', '.join(names) or '(none)'}"))
@@ -243,4 +243,26 @@ def remove(args: argparse.Namespace) -> int:
         print(f"removed {args.key}")
     except JobwatchError as exc:
         return _fail(exc)
+    return EXIT_OK
+
+
+def ack(args: argparse.Namespace) -> int:
+    """Acknowledge a job's current alert so its repeats stop (through the daemon when it runs)."""
+    from urllib.parse import quote
+
+    from watcher.apiclient import request
+
+    try:
+        settings = _settings(args)
+        base = _api_base(settings)
+        if base is not None:
+            request(settings, "POST", f"{base}/jobs/{quote(args.key, safe='')}/ack", {"comment": args.comment})
+        else:
+            with _open_store(settings) as store:
+                if store.acknowledge(args.key, time.time(), args.comment) is None:
+                    print(f"jobwatch: no events for {args.key!r}; see `jobwatch list --all`", file=sys.stderr)
+                    return EXIT_FAILED
+    except JobwatchError as exc:
+        return _fail(exc)
+    print(f"acknowledged {args.key}: no more reminders for its current alert")
     return EXIT_OK

@@ -33,7 +33,7 @@ def run_daemon(settings: Settings) -> int:
 
 def build(settings: Settings, store: Store) -> tuple[Engine, Notifier]:
     """The engine and notifier of one daemon (shared with the demo and `wait`)."""
-    notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
+    notifier = Notifier.from_settings(settings)
     return Engine(settings, store, notifier), notifier
 
 

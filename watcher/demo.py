@@ -182,7 +182,7 @@ async def _demo(jobs: int, seed: int, time_scale: float) -> int:
                 }
             )
             store = Store.open(settings.watcher.state)
-            notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
+            notifier = Notifier.from_settings(settings)
             engine = Engine(settings, store, notifier)
             engine.listeners.append(printer.events)
             entries = sim.state.entries()

@@ -294,10 +294,14 @@ class Store:
             return False
 
     def remove_job(self, key: str) -> bool:
-        """Stop watching ``key`` (its history stays). True when it was being watched."""
+        """Stop watching ``key`` and reminding about it (its history stays). False for an unknown or removed job.
+
+        A job that has ended can be removed too: that is how reminders of its failure stop.
+        """
         with self.transaction() as conn:
             cur = conn.execute(
-                "UPDATE jobs SET done = 1, done_reason = 'removed' WHERE key = ? AND done = 0", (key,)
+                "UPDATE jobs SET done = 1, done_reason = 'removed' WHERE key = ? AND done_reason IS NOT 'removed'",
+                (key,),
             )
             return cur.rowcount > 0
 

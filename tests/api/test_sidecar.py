@@ -28,7 +28,7 @@ async def test_a_job_posted_with_curl_is_watched_to_its_end_and_notified(
         ],
     )["params"]["jobArn"]
     settings = daemon_settings(channels=[{"name": "hook", "url": http_receiver.url("json")}])
-    notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
+    notifier = Notifier.from_settings(settings)
     async with api_daemon(settings, notifier) as d:
         body = json.dumps({"service": "braket", "params": {"jobArn": arn}, "routes": ["hook"]})
         url = f"http://localhost:{d.server.port}/jobs"

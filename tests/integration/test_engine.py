@@ -62,7 +62,7 @@ async def test_all_five_services_through_success_failure_and_cancellation(sim: A
                                                                           http_receiver: Any) -> None:
     settings = settings_for(sim, tmp_path, http_receiver.url("json"))
     with Store.open(settings.watcher.state) as store:
-        notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes)
+        notifier = Notifier.from_settings(settings)
         engine = Engine(settings, store, notifier)
         expected = {}
         for service in ENDS:
@@ -99,7 +99,7 @@ async def test_a_job_that_vanishes_is_confirmed_then_reported_once(sim: Any, tmp
                                                                    http_receiver: Any) -> None:
     settings = settings_for(sim, tmp_path, http_receiver.url("json"))
     with Store.open(settings.watcher.state) as store:
-        engine = Engine(settings, store, Notifier(settings.notify, settings.channels, settings.routes, settings.mutes))
+        engine = Engine(settings, store, Notifier.from_settings(settings))
         info = add_sim_job(sim, "braket", "short-lived", None)
         engine.add(info)
 
@@ -176,7 +176,7 @@ async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(sim: Any
     created = anyio.current_time()
     infos = [add_sim_job(sim, service, f"{service}-restart", "succeeded", at=3.0) for service in ENDS]
     with Store.open(settings.watcher.state) as store:
-        engine = Engine(settings, store, Notifier(settings.notify, settings.channels, settings.routes, settings.mutes))
+        engine = Engine(settings, store, Notifier.from_settings(settings))
         for info in infos:
             engine.add(info)
         # First life: until every job was seen running, then stop as on SIGTERM.
@@ -186,7 +186,7 @@ async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(sim: Any
         assert all(not s.done for s in store.jobs()), "the jobs must still run when the daemon stops"
     await anyio.sleep(max(0.0, created + 3.3 - anyio.current_time()))  # the jobs end while the daemon is down
     with Store.open(settings.watcher.state) as store:
-        engine = Engine(settings, store, Notifier(settings.notify, settings.channels, settings.routes, settings.mutes))
+        engine = Engine(settings, store, Notifier.from_settings(settings))
         await run_until(engine, lambda: not engine.watched() and store.outbox_depth() == 0)
     per_job: Counter[str] = Counter()
     for body in notices(http_receiver):

@@ -44,7 +44,7 @@ ENV = {**env_file(CONFIG / "jobwatch.env.example"), "JOBWATCH_API__TOKEN": TOKEN
 
 def load(name: str, env: dict[str, str] | None = None) -> tuple[Settings, Notifier]:
     settings = load_settings(CONFIG / name, env=ENV if env is None else env)
-    notifier = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes, clock=NOON.timestamp)
+    notifier = Notifier.from_settings(settings, clock=NOON.timestamp)
     return settings, notifier
 
 
@@ -166,7 +166,7 @@ def test_iot_rollout_pages_on_abort_and_digests_progress_outside_quiet_hours() -
     moved = snap(Phase.RUNNING, "IN_PROGRESS", counters={"succeeded": 25, "failed": 1})
     assert routed(notifier, info, running, moved) == [["fleet"]]
     night = datetime(2026, 6, 10, 21, 30, tzinfo=UTC)  # 23:30 in Berlin: the mute holds progress back
-    muted = Notifier(settings.notify, settings.channels, settings.routes, settings.mutes, clock=night.timestamp)
+    muted = Notifier.from_settings(settings, clock=night.timestamp)
     assert routed(muted, info, running, moved) == [[]]
     assert ["fleet", "pager"] in routed(muted, info, running, aborted)  # failures still page at night
 

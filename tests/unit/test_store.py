@@ -114,3 +114,16 @@ def test_wal_mode_is_on(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.db") as store:
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert sqlite3.connect(tmp_path / "s.db").execute("SELECT value FROM meta").fetchone() == ("1",)
+
+
+def test_an_ended_job_can_be_removed_which_stops_its_reminders(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        state = JobState(info=_info(), added_at=1.0)
+        store.upsert_job(state)
+        state.snapshot = _snap("COMPLETED", Phase.FAILED)
+        state.done, state.done_reason = True, "terminal"
+        store.commit_poll(state, [_event(new="failed")], None, now=2.0)
+        assert [a.event.new for a in store.alerting()] == ["failed"]
+        assert store.remove_job(state.key) is True
+        assert store.job(state.key).done_reason == "removed"  # type: ignore[union-attr]
+        assert store.remove_job(state.key) is False

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
@@ -22,6 +23,9 @@ from watcher.notify.repeats import check_period, queue_repeats
 from watcher.notify.routing import Router
 from watcher.notify.settings import ChannelConfig, MuteConfig, NotifySettings, RouteConfig
 from watcher.store import Store
+
+if TYPE_CHECKING:
+    from watcher.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +83,12 @@ class Notifier:
             on_result=on_result,
         )
         self._wakeups: set[anyio.Event] = set()  # one per running pump (run and, at times, drain)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> Notifier:
+        """The notifier a whole configuration describes (its [notify], channels, routes, mutes and region)."""
+        options.setdefault("default_region", settings.aws.region)
+        return cls(settings.notify, settings.channels, settings.routes, settings.mutes, **options)
 
     # -- checks ----------------------------------------------------------------------------------------
 
