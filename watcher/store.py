@@ -408,34 +408,6 @@ class Store:
             )
         return len(rows)
 
-    def due_deliveries(self, now: float, limit: int = 100) -> list[Delivery]:
-        """Pending outbox rows whose next attempt is due, oldest event first (event order per job)."""
-        rows = self.conn.execute(
-            "SELECT o.id, o.event_id, o.channel, o.created_at, o.attempts, o.repeat, e.event, e.job, e.snapshot"
-            " FROM outbox o JOIN events e ON e.id = o.event_id"
-            " WHERE o.state = 'pending' AND o.next_attempt_at <= ? ORDER BY o.event_id, o.id LIMIT ?",
-            (now, limit),
-        ).fetchall()
-        return [
-            Delivery(
-                id=row[0],
-                event_id=row[1],
-                channel=row[2],
-                created_at=row[3],
-                attempts=row[4],
-                repeat=row[5],
-                event=Event.from_dict(json.loads(row[6])),
-                job=JobInfo.from_dict(json.loads(row[7])),
-                snapshot=None if row[8] is None else Snapshot.from_dict(json.loads(row[8])),
-            )
-            for row in rows
-        ]
-
-    def next_delivery_at(self) -> float | None:
-        """When the earliest pending outbox row is due (None when the outbox is empty)."""
-        row = self.conn.execute("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'").fetchone()
-        return None if row is None else row[0]
-
     def mark_sent(self, ids: Iterable[int], now: float) -> None:
         with self.transaction() as conn:
             conn.executemany(
@@ -539,20 +511,7 @@ class Store:
             " ORDER BY o.id LIMIT ?",
             [now, int(flush), *skipped, now, int(flush), limit],
         ).fetchall()
-        return [
-            Delivery(
-                id=row[0],
-                event_id=row[1],
-                channel=row[2],
-                created_at=row[3],
-                attempts=row[4],
-                repeat=row[5],
-                event=Event.from_dict(json.loads(row[6])),
-                job=JobInfo.from_dict(json.loads(row[7])),
-                snapshot=None if row[8] is None else Snapshot.from_dict(json.loads(row[8])),
-            )
-            for row in rows
-        ]
+        return [_delivery(row) for row in rows]
 
     def next_dispatch_at(self, now: float, skip: Iterable[str] = ()) -> float | None:
         """When the next outbox row can be sent (channels in ``skip`` left out); None when nothing is pending.
@@ -664,6 +623,21 @@ class Alerting:
     done: bool
     done_reason: str | None
     latest: bool
+
+
+def _delivery(row: Sequence[Any]) -> Delivery:
+    """A Delivery from (outbox id, event id, channel, created_at, attempts, repeat, event, job, snapshot)."""
+    return Delivery(
+        id=row[0],
+        event_id=row[1],
+        channel=row[2],
+        created_at=row[3],
+        attempts=row[4],
+        repeat=row[5],
+        event=Event.from_dict(json.loads(row[6])),
+        job=JobInfo.from_dict(json.loads(row[7])),
+        snapshot=None if row[8] is None else Snapshot.from_dict(json.loads(row[8])),
+    )
 
 
 def _job_from_row(row: Sequence[Any]) -> JobState:

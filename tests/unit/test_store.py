@@ -41,7 +41,7 @@ def test_job_state_events_and_outbox_survive_reopening(tmp_path: Path) -> None:
         assert job.snapshot == _snap("COMPLETED", Phase.SUCCEEDED)
         assert job.done and job.done_reason == "terminal"
         assert store.jobs(active_only=True) == []
-        due = store.due_deliveries(now=10.0)
+        due = store.dispatchable(10.0)
         assert [d.channel for d in due] == ["team", "oncall"]
         assert due[0].event == _event() and due[0].job == _info()
 
@@ -51,11 +51,11 @@ def test_outbox_rows_are_sent_retried_or_expired(tmp_path: Path) -> None:
         state = JobState(info=_info(), added_at=1.0)
         store.upsert_job(state)
         store.commit_poll(state, [_event(), _event(EventKind.STUCK)], lambda e, j: ["team"], now=5.0)
-        first, second = store.due_deliveries(now=5.0)
+        first, second = store.dispatchable(5.0)
         store.mark_sent([first.id], now=6.0)
         store.mark_retry([second.id], next_attempt_at=60.0, error="HTTP 503")
-        assert store.due_deliveries(now=30.0) == []
-        assert store.next_delivery_at() == 60.0
+        assert store.dispatchable(30.0) == []
+        assert store.next_dispatch_at(30.0) == 60.0
         assert store.outbox_depth() == 1
         store.mark_expired([second.id], error="older than max_age")
         assert store.outbox_depth() == 0
