@@ -25,6 +25,7 @@ image-check: $(BIN)/jobwatch
 
 docs: $(BIN)/jobwatch
 	$(BIN)/python -m watcher.docgen --write docs/configuration.md
+	$(BIN)/python -m watcher.docgen --write README.md
 
 lint: $(BIN)/jobwatch
 	$(BIN)/ruff check watcher tests bench

@@ -225,7 +225,26 @@ def reference() -> str:
             out += [f"`<service>` is one of {', '.join(f'`{s}`' for s in SERVICES)}.", ""]
         out += [*_table(model, env_prefix), ""]
     out += _services()
+    out += _template_fields()
     return "\n".join(out).rstrip() + "\n"
+
+
+def _template_fields() -> list[str]:
+    """The fields a channel's ``title``/``body`` template sees (from the renderer's own list)."""
+    from watcher.notify.render import FIELDS
+
+    lines = [
+        "",
+        "### Template fields",
+        "",
+        "A channel's `title` and `body` are Jinja2 templates (sandboxed). Untrusted values are escaped for the",
+        "channel's format when printed and cut to `notify.field_max_length`; `link(url, text)` writes a link.",
+        "",
+        "| field | what it holds |",
+        "|---|---|",
+    ]
+    lines += [f"| `{name}` | {_cell(text)} |" for name, text in FIELDS.items()]
+    return lines
 
 
 def replace_block(document: str, block: str) -> str:

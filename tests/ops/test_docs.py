@@ -29,6 +29,11 @@ def test_committed_reference_is_up_to_date() -> None:
     assert docgen.main(["--check", str(REFERENCE)]) == 0
 
 
+def test_readme_reference_is_up_to_date() -> None:
+    # on failure: make docs
+    assert docgen.main(["--check", str(REPO / "README.md")]) == 0
+
+
 def test_check_fails_on_a_stale_reference_and_write_repairs_it(tmp_path: Path) -> None:
     stale = tmp_path / "configuration.md"
     stale.write_text(REFERENCE.read_text().replace("`JOBWATCH_WATCHER__POLL_INTERVAL`", "`JOBWATCH_OLD`"))
