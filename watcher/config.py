@@ -39,6 +39,10 @@ class WatcherSettings(_Model):
     stretch: float = Field(
         1.5, ge=1.0, le=10.0, description="Factor the interval grows by after a poll with no change."
     )
+    retention: Duration = Field(
+        30 * 86400.0,
+        description="Keep events and ended jobs this long, then prune them; 0 keeps everything.",
+    )
     stuck_after: Duration = Field(
         7200.0, description='No change for this long gives one "stuck" event; 0 turns it off.'
     )

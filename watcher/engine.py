@@ -38,6 +38,7 @@ Listener = Callable[[JobState, Sequence[Event]], None]
 
 NOT_FOUND_CONFIRMATIONS = 2  # a job is vanished after this many not-found answers in a row
 FLUSH_EVERY = 1.0  # seconds between batched writes of quiet polls
+PRUNE_EVERY = 3600.0  # seconds between retention sweeps
 
 
 @dataclass(slots=True)
@@ -120,6 +121,8 @@ class Engine:
                     for lane_key in list(self._lanes):
                         tg.start_soon(self._run_lane, lane_key)
                     tg.start_soon(self._flush_loop)
+                    if self.settings.watcher.retention > 0:
+                        tg.start_soon(self._prune_loop)
                     if self.notifier is not None:
                         tg.start_soon(self.notifier.run, self.store)
                     for task in extra:
@@ -491,6 +494,20 @@ class Engine:
                 self.fatal = exc
                 self.stop()
                 return
+
+    async def _prune_loop(self) -> None:
+        """Forget history past the retention period, at start and then hourly (small, quick deletes)."""
+        while True:
+            try:
+                events, jobs = self.store.prune(time.time() - self.settings.watcher.retention)
+            except StateError as exc:
+                log.error("state.unwritable", error=str(exc))
+                self.fatal = exc
+                self.stop()
+                return
+            if events or jobs:
+                log.info("state.pruned", events=events, jobs=jobs, retention_s=self.settings.watcher.retention)
+            await anyio.sleep(PRUNE_EVERY)
 
     def _flush(self) -> None:
         if self._touches:

@@ -11,6 +11,7 @@ thread; every method is short and synchronous (no await inside a transaction).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -248,14 +249,23 @@ class Store:
             raise StateError(f"state file {self.path}: {exc}") from exc
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):  # disk full, read-only, I/O error while writing
+                raise StateError(f"state file {self.path}: {exc}; check free disk space and permissions") from exc
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise StateError(f"state file {self.path}: {exc}; check free disk space and permissions") from exc
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR): a second ROLLBACK
+        # would fail and hide the error that matters.
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     # -- registry --------------------------------------------------------------------------------
 
@@ -429,6 +439,26 @@ class Store:
                 "UPDATE outbox SET state = 'expired', attempts = attempts + 1, last_error = ? WHERE id = ?",
                 [(error, i) for i in ids],
             )
+
+    def prune(self, before: float) -> tuple[int, int]:
+        """Forget history older than ``before``: settled events (no pending delivery) and ended jobs with no
+        events left. Returns (events, jobs) removed. Watched jobs and owed notifications are never touched."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM outbox WHERE state != 'pending' AND event_id IN (SELECT id FROM events WHERE at < ?)",
+                (before,),
+            )
+            events = conn.execute(
+                "DELETE FROM events WHERE at < ? AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = events.id)",
+                (before,),
+            ).rowcount
+            jobs = conn.execute(
+                "DELETE FROM jobs WHERE done = 1 AND COALESCE(last_poll_at, added_at) < ?"
+                " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.job_key = jobs.key)",
+                (before,),
+            ).rowcount
+            conn.execute("DELETE FROM acks WHERE job_key NOT IN (SELECT key FROM jobs)")
+        return events, jobs
 
     def outbox_depth(self) -> int:
         row = self.conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()

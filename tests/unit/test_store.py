@@ -127,3 +127,28 @@ def test_an_ended_job_can_be_removed_which_stops_its_reminders(tmp_path: Path) -
         assert store.remove_job(state.key) is True
         assert store.job(state.key).done_reason == "removed"  # type: ignore[union-attr]
         assert store.remove_job(state.key) is False
+
+
+def test_prune_forgets_settled_history_but_never_owed_notices_or_watched_jobs(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        old_done = JobState(info=_info("old-done"), added_at=1.0, last_poll_at=5.0)
+        old_owed = JobState(info=_info("old-owed"), added_at=1.0, last_poll_at=5.0)
+        watched = JobState(info=_info("watched"), added_at=1.0, last_poll_at=5.0)
+        for state in (old_done, old_owed, watched):
+            store.upsert_job(state)
+        old_done.done = old_owed.done = True
+        past = datetime(1970, 1, 1, 0, 0, 10, tzinfo=UTC)
+
+        def event(state: JobState) -> Event:
+            return Event(EventKind.PHASE, state.key, "iot", past, "running", "succeeded")
+
+        store.commit_poll(old_done, [event(old_done)], lambda e, j: ["team"], now=10.0)
+        store.commit_poll(old_owed, [event(old_owed)], lambda e, j: ["team"], now=10.0)
+        store.commit_poll(watched, [event(watched)], None, now=10.0)
+        sent = [d.id for d in store.dispatchable(10.0) if d.job.key == old_done.key]
+        store.mark_sent(sent, now=11.0)
+        assert store.prune(before=100.0) == (2, 1)  # old-done's and watched's events; old-done itself
+        assert store.job(old_done.key) is None
+        assert store.job(old_owed.key) is not None and store.outbox_depth() == 1
+        assert store.job(watched.key) is not None and store.history(watched.key) == []
+        assert store.prune(before=100.0) == (0, 0)
