@@ -93,25 +93,27 @@ def diff(job_key: str, service: str, previous: Snapshot | None, current: Snapsho
     return events
 
 
-def stuck_event(job_key: str, service: str, snapshot: Snapshot, since: datetime, now: datetime) -> Event:
-    """A STUCK event: ``snapshot`` has not changed since ``since``."""
+def stuck_event(
+    job_key: str, service: str, snapshot: Snapshot, since: datetime, now: datetime, limit: float | None = None
+) -> Event:
+    """A STUCK event: ``snapshot`` has not changed since ``since`` or, with ``limit`` (seconds), the job has
+    run since ``since`` for longer than its own time limit allows."""
     label = _label(job_key, service, snapshot)
     seconds = max(0, int((now - since).total_seconds()))
-    return Event(
-        EventKind.STUCK,
-        job_key,
-        service,
-        now,
-        old=None,
-        new=snapshot.phase.value,
-        summary=f"{label}: no change for {_duration(seconds)} (still {_raw(snapshot.status)})",
-        detail={
-            "since": since.isoformat(),
-            "seconds": seconds,
-            "phase": snapshot.phase.value,
-            "status": snapshot.status,
-        },
-    )
+    if limit is None:
+        summary = f"{label}: no change for {_duration(seconds)} (still {_raw(snapshot.status)})"
+    else:
+        summary = f"{label}: running for {_duration(seconds)}, past its own limit of {_duration(int(limit))}"
+    detail: dict[str, Any] = {
+        "since": since.isoformat(),
+        "seconds": seconds,
+        "phase": snapshot.phase.value,
+        "status": snapshot.status,
+    }
+    if limit is not None:
+        detail["limit_seconds"] = int(limit)
+    return Event(EventKind.STUCK, job_key, service, now, old=None, new=snapshot.phase.value, summary=summary,
+                 detail=detail)
 
 
 def vanished_event(job_key: str, service: str, last: Snapshot | None, now: datetime) -> Event:

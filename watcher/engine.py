@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -39,6 +39,7 @@ Listener = Callable[[JobState, Sequence[Event]], None]
 NOT_FOUND_CONFIRMATIONS = 2  # a job is vanished after this many not-found answers in a row
 FLUSH_EVERY = 1.0  # seconds between batched writes of quiet polls
 PRUNE_EVERY = 3600.0  # seconds between retention sweeps
+OVERRUN_FACTOR, OVERRUN_GRACE = 1.1, 60.0  # past its own limit x1.1 + min(60 s, half the limit): stuck
 
 
 @dataclass(slots=True)
@@ -402,15 +403,24 @@ class Engine:
             self._schedule(watch, next_at)
 
     def _stuck_event(self, state: JobState, snapshot: Snapshot, now: float, now_dt: datetime) -> Event | None:
-        limit = self.settings.watcher.stuck_after
-        if limit <= 0 or snapshot.terminal or state.stuck_notified or state.last_change_at is None:
+        """One STUCK event when nothing changed for ``stuck_after``, or the job ran past its own time limit."""
+        if snapshot.terminal or state.stuck_notified or state.last_change_at is None:
             return None
-        if now - state.last_change_at < limit:
+        limit = self.settings.watcher.stuck_after
+        service = state.info.ref.service
+        own = snapshot.info.get("max_runtime_s")
+        started = snapshot.started_at
+        # The service stops such a job itself; still running well past its limit means something is wrong.
+        if (isinstance(own, int) and own > 0 and started is not None and snapshot.phase is Phase.RUNNING
+                and now_dt - started > timedelta(seconds=own * OVERRUN_FACTOR + min(OVERRUN_GRACE, own / 2))):
+            state.stuck_notified = True
+            return stuck_event(state.key, service, snapshot, started, now_dt, limit=own)
+        if limit <= 0 or now - state.last_change_at < limit:
             return None
         state.stuck_notified = True
         since = from_epoch(state.last_change_at)
         assert since is not None
-        return stuck_event(state.key, state.info.ref.service, snapshot, since, now_dt)
+        return stuck_event(state.key, service, snapshot, since, now_dt)
 
     def _failed(self, watch: Watch, exc: BaseException, code: str | None = None) -> None:
         state, service = watch.state, watch.adapter.service

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -168,6 +169,23 @@ async def test_a_job_with_no_change_for_too_long_is_stuck_once(sim: Any, tmp_pat
         kinds = [e.event.kind for e in store.history(info.key)]
         assert kinds.count(EventKind.STUCK) == 1
         assert store.job(info.key).snapshot.phase is Phase.SUCCEEDED  # type: ignore[union-attr]
+
+
+async def test_a_job_running_past_its_own_time_limit_is_stuck_once(sim: Any, tmp_path: Path) -> None:
+    settings = settings_for(sim, tmp_path, None)  # stuck_after is off: only the job's own limit applies
+    with Store.open(settings.watcher.state) as store:
+        engine = Engine(settings, store)
+        started = time.time()
+        info = add_sim_job(sim, "braket", "overrun", "succeeded", at=3.0, extra=[
+            {"at": 0.0, "fields": {"stoppingCondition": {"maxRuntimeInSeconds": 1}, "startedAt": started}},
+            {"at": 0.3, "fields": {"billableDuration": 300}},
+        ])
+        engine.add(info)
+        await run_until(engine, lambda: not engine.watched())
+        stuck = [e.event for e in store.history(info.key) if e.event.kind is EventKind.STUCK]
+        assert len(stuck) == 1
+        assert stuck[0].detail["limit_seconds"] == 1 and stuck[0].detail["seconds"] >= 1
+        assert "past its own limit of 1s" in stuck[0].summary
 
 
 async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(sim: Any, tmp_path: Path,

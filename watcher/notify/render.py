@@ -58,7 +58,8 @@ FIELDS: dict[str, str] = {
     "job_event": "for job_event events: type, message, at",
     "recent_events": "the service's latest job events (Braket): list of at, type, message",
     "error": "for error events: code, message",
-    "stuck_for": "for stuck events: how long nothing changed, e.g. '2h00m'",
+    "stuck_for": "for stuck events: how long nothing changed (or how long it ran), e.g. '2h00m'",
+    "stuck_limit": "for stuck events of a job past its own time limit (Braket maxRuntimeInSeconds): that limit",
     "details": "other display fields as (label, value) pairs: description, commit, device, ...",
     "info": "the raw display-only fields of the snapshot (dict)",
     "console_url": "the AWS console page of the job, where one can be built, else None",
@@ -264,6 +265,8 @@ def _headline(kind: EventKind, c: Mapping[str, Any]) -> str:
     if kind is EventKind.JOB_EVENT:
         return f"event {job_event.get('type') or '?'}"
     if kind is EventKind.STUCK:
+        if c["stuck_limit"]:
+            return f"running for {c['stuck_for']}, past its own limit of {c['stuck_limit']}"
         return f"stuck, no change for {c['stuck_for'] or 'a long time'}"
     if kind is EventKind.VANISHED:
         return "vanished (no longer found)"
@@ -342,6 +345,7 @@ def context(
         ],
         "error": ({"code": detail.get("error"), "message": detail.get("message")} if kind is EventKind.ERROR else None),
         "stuck_for": _seconds(detail.get("seconds")),
+        "stuck_limit": _seconds(detail.get("limit_seconds")),
         "details": [(label, info[key]) for key, label in _DETAIL_LABELS if info.get(key) not in (None, "")],
         "info": info,
         "console_url": console_url(job, default_region),

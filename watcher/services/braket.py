@@ -74,6 +74,8 @@ class Braket(ServiceSpec):
             ended_at=r.when(job.get("endedAt")),
             info=r.compact(
                 billable_duration_ms=r.integer(job.get("billableDuration")),
+                # the job's own limit: running past it (plus a grace) is reported as stuck
+                max_runtime_s=r.integer(r.obj(job.get("stoppingCondition")).get("maxRuntimeInSeconds")),
                 instance_type=r.code(instance.get("instanceType")),
                 instance_count=r.integer(instance.get("instanceCount")),
                 device=r.text(r.obj(job.get("deviceConfig")).get("device"), 256),
