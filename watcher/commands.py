@@ -171,7 +171,8 @@ def test_notify(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _parse_params(pairs: Any) -> dict[str, str]:
+def parse_params(pairs: Any) -> dict[str, str]:
+    """``key=value`` words (a job's identity on the command line) as a dict; ConfigError for any other word."""
     params: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -190,7 +191,7 @@ def add(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
-        params = _parse_params(args.params)
+        params = parse_params(args.params)
         interval = parse_duration(args.interval) if args.interval else None
         try:
             job = JobConfig.model_validate({"service": args.service, "name": args.name, "tags": args.tags, **params})

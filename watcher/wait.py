@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from watcher import logging as jlogging
 from watcher.clients import Failure, classify
+from watcher.commands import parse_params
 from watcher.config import ApiSettings, JobConfig, Settings, load_settings
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import JobwatchError
@@ -288,7 +289,7 @@ def main(args: argparse.Namespace) -> int:
     """``jobwatch wait``: parse, validate, watch; return the exit code."""
     jlogging.configure("warning", "auto")
     try:
-        params = _params(args.params)
+        params = parse_params(args.params)
         interval = parse_duration(args.interval)
         if interval <= 0:
             raise ValueError("--interval must be more than 0")
@@ -338,13 +339,3 @@ async def _main(settings: Settings, info: JobInfo, give_up_after: float | None, 
             raise mine[0] from None
         raise
     return outcome[0]
-
-
-def _params(pairs: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise JobwatchError(f"{pair!r} is not key=value (for example jobArn=arn:aws:braket:...)")
-        params[key] = value
-    return params
