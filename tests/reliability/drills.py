@@ -120,9 +120,11 @@ class Daemon:
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self._log_from = 0
 
     def start(self) -> None:
         assert self.process is None or self.process.poll() is not None, "already running"
+        self._log_from = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "watcher.cli", "run", "-c", str(self.path)], stderr=log, env=self.env
@@ -141,6 +143,13 @@ class Daemon:
         if self.process.poll() is None:
             self.process.terminate()
         return self.process.wait(within)
+
+    async def started(self, within: float = 30.0) -> None:
+        """Wait until this start's engine runs (its "engine.started" log line); SIGTERM is handled from then."""
+        with anyio.fail_after(within):
+            while b'"engine.started"' not in self.log.read_bytes()[self._log_from :]:
+                assert self.running(), f"the daemon exited; log:\n{self.log_text()[-3000:]}"
+                await anyio.sleep(0.05)
 
     async def exited(self, within: float) -> int:
         """The exit status once the daemon ends by itself; fails the test after ``within`` seconds."""
@@ -222,10 +231,12 @@ class Notice:
 @dataclass
 class Receiver:
     """An aiohttp receiver on a fixed loopback port: ``down()`` closes the port (connection refused),
-    ``up()`` opens it again; ``status`` is the answer while up (503: an outage that still accepts)."""
+    ``up()`` opens it again; ``status`` is the answer while up (503: an outage that still accepts). A notice
+    counts as delivered when it arrived while the answer was 2xx, even if the sender never read the answer."""
 
     port: int
     status: int = 200
+    delay: float = 0.0  # seconds each answer is held (a slow receiver keeps sends in flight)
     notices: list[Notice] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
@@ -238,6 +249,8 @@ class Receiver:
         parts = str(body.get("message", "")).strip().split("|")
         if len(parts) == 6:
             self.notices.append(Notice(*parts, status=self.status))
+        if self.delay:
+            await anyio.sleep(self.delay)
         return web.Response(status=self.status, text="ok" if self.status < 400 else "unavailable")
 
     async def up(self) -> None:

@@ -41,6 +41,8 @@ async def test_sigkill_at_random_moments_loses_no_terminal_notification_and_repe
         now = time.time()
         for job in jobs:
             store.upsert_job(JobState(info=job.info, source="cli", added_at=now, next_poll_at=now))
+    # A slowish receiver keeps a backlog of sends in flight, so kills land between a send and its mark.
+    receiver.delay = 0.04
     daemon: Daemon = make_daemon(daemon_config(sim.url, state, receiver.url))
     last_end = time.monotonic() + max(job.ends_at for job in jobs)
 
@@ -59,6 +61,7 @@ async def test_sigkill_at_random_moments_loses_no_terminal_notification_and_repe
         assert kills <= 60, "the drill should be over by now"
 
     daemon.start()
+    await daemon.started()
     with anyio.fail_after(90):
         while state_progress(state) != (0, 0):
             await anyio.sleep(0.1)
