@@ -113,11 +113,13 @@ def daemon_config(sim_url: str, state: Path, hook: str | None = None, **sections
 class Daemon:
     """`jobwatch run -c CONFIG` as a child process; stderr goes to a log file that accumulates over restarts."""
 
-    def __init__(self, config: Mapping[str, Any], workdir: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, config: Mapping[str, Any], workdir: Path, env: Mapping[str, str | None] | None = None) -> None:
         self.path = workdir / "jobwatch.toml"
         self.path.write_text(toml(config))
         self.log = workdir / "daemon.log"
-        self.env = {**os.environ, **(env or {})}
+        # the test's environment (dummy AWS credentials), changed by ``env``: None removes a variable
+        merged = {**os.environ, **(env or {})}
+        self.env = {name: value for name, value in merged.items() if value is not None}
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self._log_from = 0
@@ -178,10 +180,11 @@ class Daemon:
 
 @pytest.fixture
 def make_daemon(tmp_path: Path, aws_env: None) -> Iterator[Any]:
-    """``make_daemon(config, env=None)``: a :class:`Daemon` (not started); every one is killed at the end."""
+    """``make_daemon(config, env=None)``: a :class:`Daemon` (not started; ``env`` changes its environment, None
+    removes a variable); every one is killed at the end."""
     made: list[Daemon] = []
 
-    def make(config: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Daemon:
+    def make(config: Mapping[str, Any], env: Mapping[str, str | None] | None = None) -> Daemon:
         workdir = tmp_path / f"daemon-{len(made)}"
         workdir.mkdir()
         daemon = Daemon(config, workdir, env)
