@@ -344,7 +344,9 @@ def _loc(loc: tuple[str | int, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            # a key from the file is quoted when it is empty or holds control characters (no raw escapes)
+            name = str(part) if str(part).isprintable() and str(part) else repr(str(part))
+            out += f".{name}" if out else name
     return out or "(top level)"
 
 
