@@ -15,7 +15,9 @@ from typing import Any
 
 import anyio
 from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession, get_session
+from aiobotocore.credentials import AioAssumeRoleCredentialFetcher, AioDeferredRefreshableCredentials
+from aiobotocore.session import AioSession
+from botocore.credentials import CredentialProvider
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -124,8 +126,12 @@ class ClientPool:
         max_attempts: int = 1,
         max_pool_connections: int = 32,
         timeout: float = 20.0,
+        role_arn: str | None = None,
+        external_id: str | None = None,
     ) -> None:
         self.region = region
+        self.role_arn = role_arn
+        self.external_id = external_id
         self.profile = profile
         self.endpoint_url = endpoint_url
         self.max_attempts = max_attempts
@@ -152,15 +158,36 @@ class ClientPool:
         async with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = await self._stack.enter_async_context(self._create(key))
+                session = await self._session(key)
+                client = await self._stack.enter_async_context(self._create(session, key))
                 self._clients[key] = client
         return client
 
-    def _create(self, key: ClientKey) -> Any:
+    async def _session(self, key: ClientKey) -> AioSession:
+        """One session per profile; with ``role_arn`` its credentials are the role's, refreshed before expiry."""
         session = self._sessions.get(key.profile)
         if session is None:
-            session = AioSession(profile=key.profile) if key.profile else get_session()
+            session = AioSession(profile=key.profile)
+            if self.role_arn:
+                session.get_component("credential_provider").insert_before("env", self._role_provider(key))
             self._sessions[key.profile] = session
+        return session
+
+    def _role_provider(self, key: ClientKey) -> _AssumeRoleProvider:
+        """Credentials of ``role_arn``, assumed with the profile's (or the default chain's) own credentials."""
+        assert self.role_arn is not None
+        source = AioSession(profile=key.profile)
+        sts_endpoint = os.environ.get("AWS_ENDPOINT_URL_STS") or self.endpoint_url
+
+        def sts_client(service: str, **kwargs: Any) -> Any:
+            return source.create_client(service, region_name=key.region, endpoint_url=sts_endpoint, **kwargs)
+
+        extra: dict[str, Any] = {"RoleSessionName": "jobwatch"}
+        if self.external_id:
+            extra["ExternalId"] = self.external_id
+        return _AssumeRoleProvider(source, sts_client, self.role_arn, extra)
+
+    def _create(self, session: AioSession, key: ClientKey) -> Any:
         env_endpoint = os.environ.get("AWS_ENDPOINT_URL") or os.environ.get(f"AWS_ENDPOINT_URL_{key.service.upper()}")
         config = AioConfig(
             retries={"mode": "standard", "total_max_attempts": self.max_attempts},
@@ -172,3 +199,22 @@ class ClientPool:
             user_agent_extra="jobwatch",
         )
         return session.create_client(key.service, region_name=key.region, endpoint_url=key.endpoint_url, config=config)
+
+
+class _AssumeRoleProvider(CredentialProvider):  # type: ignore[misc]
+    """First in the session's credential chain: the role's temporary credentials, refreshed by botocore."""
+
+    METHOD = CANONICAL_NAME = "jobwatch-assume-role"
+
+    def __init__(self, source: AioSession, sts_client: Any, role_arn: str, extra: dict[str, Any]) -> None:
+        super().__init__()
+        self.source, self.sts_client, self.role_arn, self.extra = source, sts_client, role_arn, extra
+
+    async def load(self) -> AioDeferredRefreshableCredentials:
+        source = await self.source.get_credentials()
+        if source is None:
+            raise NoCredentialsError()
+        fetcher = AioAssumeRoleCredentialFetcher(
+            client_creator=self.sts_client, source_credentials=source, role_arn=self.role_arn, extra_args=self.extra
+        )
+        return AioDeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method=self.METHOD)

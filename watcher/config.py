@@ -70,6 +70,10 @@ class AwsSettings(_Model):
 
     region: str | None = Field(None, description="Default region (else AWS_REGION / the profile's).")
     profile: str | None = Field(None, description="Named profile; for a role, give the profile a role_arn.")
+    role_arn: str | None = Field(
+        None, description="Assume this IAM role (with the profile's or the default chain's credentials); refreshed."
+    )
+    external_id: str | None = Field(None, description="ExternalId for assuming role_arn, when the role asks for one.")
     endpoint_url: str | None = Field(None, description="Send every call here (the simulator, a VPC endpoint).")
     max_attempts: int = Field(1, ge=1, le=10, description="Attempts per call inside botocore; jobwatch retries itself.")
     max_pool_connections: int = Field(32, ge=1, le=1000, description="HTTP connections per client.")

@@ -110,6 +110,8 @@ class Engine:
             max_attempts=aws.max_attempts,
             max_pool_connections=aws.max_pool_connections,
             timeout=self.settings.watcher.request_timeout,
+            role_arn=aws.role_arn,
+            external_id=aws.external_id,
         ) as pool:
             self._pool = pool
             self._load()

@@ -188,6 +188,25 @@ async def test_a_job_running_past_its_own_time_limit_is_stuck_once(sim: Any, tmp
         assert "past its own limit of 1s" in stuck[0].summary
 
 
+async def test_with_role_arn_every_call_is_signed_with_the_assumed_roles_keys(sim: Any, tmp_path: Path) -> None:
+    settings = settings_for(sim, tmp_path, None)
+    role = "arn:aws:iam::123456789012:role/jobwatch-reader"
+    settings = settings.model_copy(update={"aws": settings.aws.model_copy(update={"role_arn": role})})
+    with Store.open(settings.watcher.state) as store:
+        engine = Engine(settings, store)
+        infos = [add_sim_job(sim, service, f"{service}-as-role", "succeeded") for service in ("braket", "iot")]
+        for info in infos:
+            engine.add(info)
+        await run_until(engine, lambda: not engine.watched())
+    stats = sim.control.stats()
+    assert stats["operations"]["sts:AssumeRole"]["requests"] >= 1
+    polls = stats["operations"]["braket:GetJob"]["requests"] + stats["operations"]["iot:DescribeJob"]["requests"]
+    signers = stats["access_keys"]
+    # STS is called with the source keys ("testing"); every poll with temporary role keys.
+    assert sum(v["requests"] for k, v in signers.items() if k.startswith("ASIA")) == polls
+    assert signers["testing"]["requests"] == stats["operations"]["sts:AssumeRole"]["requests"]
+
+
 async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(sim: Any, tmp_path: Path,
                                                                          http_receiver: Any) -> None:
     settings = settings_for(sim, tmp_path, http_receiver.url("json"))

@@ -13,7 +13,7 @@ import asyncio
 import structlog
 from aiohttp import web
 
-from watcher.simulator import admin, inputs, models, routing, wire
+from watcher.simulator import admin, inputs, models, routing, sts, wire
 from watcher.simulator.errors import SimError, error_response, protocol_of, unavailable_response
 from watcher.simulator.services import OPERATIONS
 from watcher.simulator.services.base import Call
@@ -28,15 +28,21 @@ MAX_BODY = 1024 * 1024
 async def aws_call(request: web.Request) -> web.Response:
     """Answer one AWS API call."""
     state = request.app[STATE]
+    key_id = access_key_id(request.headers.get("Authorization"))
+    if key_id is not None:
+        state.stats.signed(key_id, state.wall())
+    if routing.signing_service(request.headers.get("Authorization")) == "sts":
+        state.stats.request("sts", "AssumeRole")
+        try:
+            return sts.assume_role(await _body(request), state.wall())
+        except SimError as error:
+            return sts.error("ValidationError", error.message)
     found = routing.resolve(request.method, request.rel_url.raw_path, request.headers)
     if found.service is None:
         state.stats.request("unknown", f"{request.method} {request.rel_url.path}"[:80])
         return web.json_response({"message": "No simulated AWS service answers this request"}, status=404)
     service = found.service
     row = state.stats.request(service, found.operation or "UnknownOperation")
-    key_id = access_key_id(request.headers.get("Authorization"))
-    if key_id is not None:
-        state.stats.signed(key_id, state.wall())
     try:
         faults = state.faults
         if faults.active and faults.applies(service):
