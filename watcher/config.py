@@ -69,7 +69,7 @@ class AwsSettings(_Model):
     AWS_ENDPOINT_URL_<SERVICE>, web identity / container credentials) work unchanged."""
 
     region: str | None = Field(None, description="Default region (else AWS_REGION / the profile's).")
-    profile: str | None = Field(None, description="Named profile; for a role, give the profile a role_arn.")
+    profile: str | None = Field(None, description="Named profile (from ~/.aws/config) whose credentials are used.")
     role_arn: str | None = Field(
         None, description="Assume this IAM role (with the profile's or the default chain's credentials); refreshed."
     )
