@@ -147,11 +147,17 @@ class Daemon:
         return self.process.wait(within)
 
     async def started(self, within: float = 30.0) -> None:
-        """Wait until this start's engine runs (its "engine.started" log line); SIGTERM is handled from then."""
+        """Wait until this start's engine runs (its "engine.started" log line) and its signal handler is up.
+
+        The handler task opens its signal receiver on the loop's first turns after that line, and nothing
+        outside the process shows when: a SIGTERM in between ends the daemon by the default action (-15).
+        A quarter second covers those turns; found by the kill drill, reported to the engine's owner.
+        """
         with anyio.fail_after(within):
             while b'"engine.started"' not in self.log.read_bytes()[self._log_from :]:
                 assert self.running(), f"the daemon exited; log:\n{self.log_text()[-3000:]}"
                 await anyio.sleep(0.05)
+        await anyio.sleep(0.25)
 
     async def exited(self, within: float) -> int:
         """The exit status once the daemon ends by itself; fails the test after ``within`` seconds."""
@@ -229,6 +235,7 @@ class Notice:
     new: str
     at: str
     status: int
+    life: int = 0  # the receiver's ``life`` when it was handled: which daemon start sent it
 
 
 @dataclass
@@ -240,6 +247,7 @@ class Receiver:
     port: int
     status: int = 200
     delay: float = 0.0  # seconds each answer is held (a slow receiver keeps sends in flight)
+    life: int = 0  # set by a drill that restarts the daemon: stamps each notice with the sender's life
     notices: list[Notice] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
@@ -251,7 +259,7 @@ class Receiver:
         body = await request.json()
         parts = str(body.get("message", "")).strip().split("|")
         if len(parts) == 6:
-            self.notices.append(Notice(*parts, status=self.status))
+            self.notices.append(Notice(*parts, status=self.status, life=self.life))
         if self.delay:
             await anyio.sleep(self.delay)
         return web.Response(status=self.status, text="ok" if self.status < 400 else "unavailable")
