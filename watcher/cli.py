@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -85,10 +86,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(EXIT_OK)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jobwatch`` console script."""
     args = _parser().parse_args(argv)
     command = args.command
+    if command == "run":
+        # Until the daemon's own handler takes over, a SIGTERM (systemd stop, docker stop) during start-up
+        # ends it cleanly: nothing has been polled or owed yet.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
     if command == "simulate":
         from watcher.simulator import serve
 

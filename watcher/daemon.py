@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -37,22 +37,23 @@ def build(settings: Settings, store: Store) -> tuple[Engine, Notifier]:
     return Engine(settings, store, notifier), notifier
 
 
-async def stop_on_signals(engine: Engine) -> None:
+async def stop_on_signals(engine: Engine, signals: AsyncIterator[int]) -> None:
     """SIGTERM or SIGINT: ask the engine to stop (it drains and closes within a few seconds)."""
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            log.info("daemon.stopping", signal=signal.Signals(signum).name)
-            engine.stop()
-            return
+    async for signum in signals:
+        log.info("daemon.stopping", signal=signal.Signals(signum).name)
+        engine.stop()
+        return
 
 
-def extra_tasks(settings: Settings, engine: Engine) -> list[Callable[[], Coroutine[Any, Any, Any]]]:
+def extra_tasks(
+    settings: Settings, engine: Engine, signals: AsyncIterator[int]
+) -> list[Callable[[], Coroutine[Any, Any, Any]]]:
     """The tasks that run beside the engine in the daemon: signals, the API, discovery rules, sd_notify."""
     from watcher import sdnotify
     from watcher.api import ApiServer
     from watcher.discovery import discovery_tasks
 
-    tasks: list[Callable[[], Coroutine[Any, Any, Any]]] = [lambda: stop_on_signals(engine)]
+    tasks: list[Callable[[], Coroutine[Any, Any, Any]]] = [lambda: stop_on_signals(engine, signals)]
     ready = [engine.ready]
     if settings.api.enabled:
         server = ApiServer(engine, settings)
@@ -64,15 +65,17 @@ def extra_tasks(settings: Settings, engine: Engine) -> list[Callable[[], Corouti
 
 
 async def _main(settings: Settings) -> int:
-    store = Store.open(settings.watcher.state)
-    try:
-        engine, notifier = build(settings, store)
-        problems = notifier.problems()
-        if problems:
-            for problem in problems:
-                print(f"jobwatch: {problem}", file=sys.stderr)
-            return 2
-        await engine.run(*extra_tasks(settings, engine))
-    finally:
-        store.close()
+    # Listen first: a SIGTERM while the daemon starts is a clean stop too, not a kill.
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        store = Store.open(settings.watcher.state)
+        try:
+            engine, notifier = build(settings, store)
+            problems = notifier.problems()
+            if problems:
+                for problem in problems:
+                    print(f"jobwatch: {problem}", file=sys.stderr)
+                return 2
+            await engine.run(*extra_tasks(settings, engine, signals))
+        finally:
+            store.close()
     return 0

@@ -14,7 +14,7 @@ import pytest
 
 from watcher.store import Store
 
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("aws_env")]
+pytestmark = [pytest.mark.usefixtures("aws_env")]
 
 ENDINGS = {
     "braket": {"status": "COMPLETED"},
@@ -29,6 +29,7 @@ def _toml_value(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@pytest.mark.anyio
 async def test_run_delivers_one_terminal_notice_per_job_and_stops_cleanly_on_sigterm(
     sim: Any, tmp_path: Path, http_receiver: Any
 ) -> None:
@@ -85,6 +86,7 @@ when = {{ phase = ["succeeded", "failed", "cancelled"] }}
         assert all(job.done for job in store.jobs())
 
 
+@pytest.mark.anyio
 async def test_a_bad_config_stops_the_daemon_before_it_starts(tmp_path: Path) -> None:
     config = tmp_path / "jobwatch.toml"
     config.write_text('[watcher]\nstate = "x.db"\nmax_in_flight = 0\n')
@@ -93,3 +95,17 @@ async def test_a_bad_config_stops_the_daemon_before_it_starts(tmp_path: Path) ->
     assert done.returncode == 2
     assert f"{config}: watcher.max_in_flight: Input should be greater than or equal to 1" in done.stderr.decode()
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("after", [0.1, 0.3, 0.6])
+def test_sigterm_while_starting_is_a_clean_stop(tmp_path: Path, after: float) -> None:
+    import subprocess
+
+    config = tmp_path / "jobwatch.toml"
+    config.write_text(f'[watcher]\nstate = "{tmp_path / "s.db"}"\n[api]\nenabled = false\n')
+    daemon = subprocess.Popen([sys.executable, "-m", "watcher.cli", "run", "--config", str(config)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(after)  # a moment inside start-up (imports, state file, engine start)
+    daemon.send_signal(signal.SIGTERM)
+    _, err = daemon.communicate(timeout=10)
+    assert daemon.returncode == 0, err.decode()[-2000:]
