@@ -114,7 +114,7 @@ async def _until(condition: Any, within: float = 10.0, what: str = "condition") 
     """Poll ``condition()`` every 20 ms; fail with ``what`` after ``within`` seconds."""
     try:
         with anyio.fail_after(within):
-            while not condition():  # noqa: ASYNC110 - the conditions are plain state, no event tells of them
+            while not condition():
                 await anyio.sleep(0.02)
     except TimeoutError:
         pytest.fail(f"timed out waiting for {what}")

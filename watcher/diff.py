@@ -112,8 +112,9 @@ def stuck_event(
     }
     if limit is not None:
         detail["limit_seconds"] = int(limit)
-    return Event(EventKind.STUCK, job_key, service, now, old=None, new=snapshot.phase.value, summary=summary,
-                 detail=detail)
+    return Event(
+        EventKind.STUCK, job_key, service, now, old=None, new=snapshot.phase.value, summary=summary, detail=detail
+    )
 
 
 def vanished_event(job_key: str, service: str, last: Snapshot | None, now: datetime) -> Event:

@@ -14,9 +14,7 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 def parse_duration(value: str | int | float) -> float:
     """Seconds from ``value``; a bare number is seconds. ValueError with the accepted forms otherwise."""
     if isinstance(value, bool):
-        raise ValueError(
-            "expected a duration such as '30s', '5m', '2h' or a number of seconds, not a boolean"
-        )
+        raise ValueError("expected a duration such as '30s', '5m', '2h' or a number of seconds, not a boolean")
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
@@ -60,7 +58,5 @@ def format_duration(seconds: float) -> str:
     return f"{days}d{hours}h"
 
 
-Duration = Annotated[
-    float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
-]
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
 """A pydantic field type: accepts "30s"/"5m"/numbers, holds seconds as float."""

@@ -195,8 +195,13 @@ class Engine:
         aws = self.settings.aws
         # The job's own region, else the one its ARN names (it can only be answered there), else the
         # service's, else the only one the service lives in (Device Farm), else [aws].
-        region = (ref.region or arn_region(ref.params) or self.settings.service(ref.service).region
-                  or adapter_for(ref.service).default_region or aws.region)
+        region = (
+            ref.region
+            or arn_region(ref.params)
+            or self.settings.service(ref.service).region
+            or adapter_for(ref.service).default_region
+            or aws.region
+        )
         return ClientKey(ref.service, region, ref.profile or aws.profile, ref.endpoint_url or aws.endpoint_url)
 
     @property
@@ -413,8 +418,13 @@ class Engine:
         own = snapshot.info.get("max_runtime_s")
         started = snapshot.started_at
         # The service stops such a job itself; still running well past its limit means something is wrong.
-        if (isinstance(own, int) and own > 0 and started is not None and snapshot.phase is Phase.RUNNING
-                and now_dt - started > timedelta(seconds=own * OVERRUN_FACTOR + min(OVERRUN_GRACE, own / 2))):
+        if (
+            isinstance(own, int)
+            and own > 0
+            and started is not None
+            and snapshot.phase is Phase.RUNNING
+            and now_dt - started > timedelta(seconds=own * OVERRUN_FACTOR + min(OVERRUN_GRACE, own / 2))
+        ):
             state.stuck_notified = True
             return stuck_event(state.key, service, snapshot, started, now_dt, limit=own)
         if limit <= 0 or now - state.last_change_at < limit:

@@ -62,8 +62,11 @@ class _Tally(Collector):
         self.source = source
 
     def collect(self) -> Iterator[Metric]:
-        family = CounterMetricFamily("jobwatch_notifications", "Notification rows by channel and outcome "
-                                     "(sent, failed attempts, expired).", labels=["channel", "outcome"])
+        family = CounterMetricFamily(
+            "jobwatch_notifications",
+            "Notification rows by channel and outcome (sent, failed attempts, expired).",
+            labels=["channel", "outcome"],
+        )
         for (channel, outcome), count in sorted(self.source().items()):
             family.add_metric([channel, outcome], count)
         yield family

@@ -226,9 +226,7 @@ class Store:
                     f"state file {where} was written by a newer jobwatch (schema {row[0]}); upgrade jobwatch"
                 )
         except sqlite3.Error as exc:
-            raise StateError(
-                f"state file {where}: {exc}; check the path, its permissions and free disk space"
-            ) from exc
+            raise StateError(f"state file {where}: {exc}; check the path, its permissions and free disk space") from exc
         return cls(conn, where)
 
     def close(self) -> None:
@@ -293,9 +291,7 @@ class Store:
                     ),
                 )
                 return True
-            conn.execute(
-                "UPDATE jobs SET info = ?, interval = ? WHERE key = ?", (info_json, state.interval, state.key)
-            )
+            conn.execute("UPDATE jobs SET info = ?, interval = ? WHERE key = ?", (info_json, state.interval, state.key))
             if revive and row[0] and row[1] == "removed":
                 conn.execute(
                     "UPDATE jobs SET done = 0, done_reason = NULL, source = ? WHERE key = ?",
@@ -511,7 +507,6 @@ class Store:
                     }
                 )
         return entries
-
 
     # -- notifications: dispatch order, deferral, acknowledgements, repeats -------------------------
 

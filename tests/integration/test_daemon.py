@@ -39,9 +39,10 @@ async def test_run_delivers_one_terminal_notice_per_job_and_stops_cleanly_on_sig
         params = "\n".join(f"{k} = {_toml_value(v)}" for k, v in entry["params"].items())
         jobs_toml.append(f'[[jobs]]\nservice = "{service}"\nname = "{service} nightly"\n{params}\n')
     config = tmp_path / "jobwatch.toml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 [watcher]
-state = "{tmp_path / 'state.db'}"
+state = "{tmp_path / "state.db"}"
 poll_interval = "0.2s"
 max_poll_interval = "0.5s"
 log_format = "json"
@@ -55,17 +56,20 @@ enabled = false
 
 [[channels]]
 name = "hook"
-url = "{http_receiver.url('json')}"
+url = "{http_receiver.url("json")}"
 
 [[routes]]
 channels = ["hook"]
 when = {{ phase = ["succeeded", "failed", "cancelled"] }}
 
-""" + "\n".join(jobs_toml))
+"""
+        + "\n".join(jobs_toml)
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = (tmp_path / "daemon.log").open("wb")
-    async with await anyio.open_process([sys.executable, "-m", "watcher.cli", "run", "--config", str(config)],
-                                        env=env, stdout=log, stderr=log) as daemon:
+    async with await anyio.open_process(
+        [sys.executable, "-m", "watcher.cli", "run", "--config", str(config)], env=env, stdout=log, stderr=log
+    ) as daemon:
         await http_receiver.wait_for(5, within=30)
         await anyio.sleep(0.5)  # a repeat, if any, would arrive now
         daemon.send_signal(signal.SIGTERM)
@@ -90,8 +94,9 @@ when = {{ phase = ["succeeded", "failed", "cancelled"] }}
 async def test_a_bad_config_stops_the_daemon_before_it_starts(tmp_path: Path) -> None:
     config = tmp_path / "jobwatch.toml"
     config.write_text('[watcher]\nstate = "x.db"\nmax_in_flight = 0\n')
-    done = await anyio.run_process([sys.executable, "-m", "watcher.cli", "run", "--config", str(config)],
-                                   check=False, cwd=tmp_path)
+    done = await anyio.run_process(
+        [sys.executable, "-m", "watcher.cli", "run", "--config", str(config)], check=False, cwd=tmp_path
+    )
     assert done.returncode == 2
     assert f"{config}: watcher.max_in_flight: Input should be greater than or equal to 1" in done.stderr.decode()
     assert not (tmp_path / "x.db").exists()
@@ -103,8 +108,11 @@ def test_sigterm_while_starting_is_a_clean_stop(tmp_path: Path, after: float) ->
 
     config = tmp_path / "jobwatch.toml"
     config.write_text(f'[watcher]\nstate = "{tmp_path / "s.db"}"\n[api]\nenabled = false\n')
-    daemon = subprocess.Popen([sys.executable, "-m", "watcher.cli", "run", "--config", str(config)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "watcher.cli", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(after)  # a moment inside start-up (imports, state file, engine start)
     daemon.send_signal(signal.SIGTERM)
     _, err = daemon.communicate(timeout=10)

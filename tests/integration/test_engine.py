@@ -21,10 +21,16 @@ from watcher.store import Store
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("aws_env")]
 
+
 def settings_for(sim: Any, tmp_path: Path, receiver_url: str | None, **watcher: Any) -> Settings:
     raw: dict[str, Any] = {
-        "watcher": {"state": str(tmp_path / "state.db"), "poll_interval": 0.2, "max_poll_interval": 0.5,
-                    "stuck_after": 0, **watcher},
+        "watcher": {
+            "state": str(tmp_path / "state.db"),
+            "poll_interval": 0.2,
+            "max_poll_interval": 0.5,
+            "stuck_after": 0,
+            **watcher,
+        },
         "aws": {"region": "us-east-1", "endpoint_url": sim.url},
         "services": {s: {"rate_limit": 50} for s in RUNNING},
         "api": {"enabled": False},
@@ -36,8 +42,9 @@ def settings_for(sim: Any, tmp_path: Path, receiver_url: str | None, **watcher: 
     return Settings.model_validate(raw)
 
 
-def add_sim_job(sim: Any, service: str, name: str, end: str | None, *, at: float = 0.6,
-                extra: list[dict[str, Any]] | None = None) -> JobInfo:
+def add_sim_job(
+    sim: Any, service: str, name: str, end: str | None, *, at: float = 0.6, extra: list[dict[str, Any]] | None = None
+) -> JobInfo:
     entry = sim.control.add_job(service, name, lifecycle(service, end, end_at=at, extra=extra))
     return JobInfo(ref=JobRef(service, entry["params"]), name=name)
 
@@ -59,8 +66,9 @@ def notices(receiver: Any) -> list[dict[str, Any]]:
     return [json.loads(r["body"]) if isinstance(r.get("body"), str) else r["json"] for r in receiver.requests]
 
 
-async def test_all_five_services_through_success_failure_and_cancellation(sim: Any, tmp_path: Path,
-                                                                          http_receiver: Any) -> None:
+async def test_all_five_services_through_success_failure_and_cancellation(
+    sim: Any, tmp_path: Path, http_receiver: Any
+) -> None:
     settings = settings_for(sim, tmp_path, http_receiver.url("json"))
     with Store.open(settings.watcher.state) as store:
         notifier = Notifier.from_settings(settings)
@@ -86,8 +94,9 @@ async def test_all_five_services_through_success_failure_and_cancellation(sim: A
     assert f'jobwatch_notifications_total{{channel="hook",outcome="sent"}} {float(sent)}' in text
     assert 'jobwatch_polls_total{outcome="ok",service="braket"}' in text
     bodies = notices(http_receiver)
-    terminal = [b for b in bodies if any(p in (b["title"] + b["message"]).lower() for p in
-                                         ("succeeded", "failed", "cancelled"))]
+    terminal = [
+        b for b in bodies if any(p in (b["title"] + b["message"]).lower() for p in ("succeeded", "failed", "cancelled"))
+    ]
     assert len(terminal) >= 14
     for service in ENDS:
         for end in ENDS[service]:
@@ -96,8 +105,9 @@ async def test_all_five_services_through_success_failure_and_cancellation(sim: A
     assert types["success"] >= 5 and types["failure"] >= 4 and types["warning"] >= 5
 
 
-async def test_a_job_that_vanishes_is_confirmed_then_reported_once(sim: Any, tmp_path: Path,
-                                                                   http_receiver: Any) -> None:
+async def test_a_job_that_vanishes_is_confirmed_then_reported_once(
+    sim: Any, tmp_path: Path, http_receiver: Any
+) -> None:
     settings = settings_for(sim, tmp_path, http_receiver.url("json"))
     with Store.open(settings.watcher.state) as store:
         engine = Engine(settings, store, Notifier.from_settings(settings))
@@ -123,8 +133,14 @@ async def test_an_unknown_status_is_reported_and_the_loop_goes_on(sim: Any, tmp_
     settings = settings_for(sim, tmp_path, None)
     with Store.open(settings.watcher.state) as store:
         engine = Engine(settings, store)
-        info = add_sim_job(sim, "amplify", "odd-one", "succeeded", at=1.0,
-                           extra=[{"at": 0.5, "fields": {"job": {"summary": {"status": "REBASING"}}}}])
+        info = add_sim_job(
+            sim,
+            "amplify",
+            "odd-one",
+            "succeeded",
+            at=1.0,
+            extra=[{"at": 0.5, "fields": {"job": {"summary": {"status": "REBASING"}}}}],
+        )
         other = add_sim_job(sim, "iot", "plain-one", "succeeded")
         engine.add(info)
         engine.add(other)
@@ -137,9 +153,11 @@ async def test_an_unknown_status_is_reported_and_the_loop_goes_on(sim: Any, tmp_
 async def test_throttle_storm_is_survived_under_the_rate_limit(sim: Any, tmp_path: Path) -> None:
     limit = 8
     settings = settings_for(sim, tmp_path, None, poll_interval=0.1, max_poll_interval=0.2)
-    settings = settings.model_copy(update={"services": {**settings.services,
-                                                       "iot": settings.service("iot").model_copy(
-                                                           update={"rate_limit": limit})}})
+    settings = settings.model_copy(
+        update={
+            "services": {**settings.services, "iot": settings.service("iot").model_copy(update={"rate_limit": limit})}
+        }
+    )
     sim.control.faults(throttle_rate=0.3, services=["iot"])
     with Store.open(settings.watcher.state) as store:
         engine = Engine(settings, store)
@@ -176,10 +194,17 @@ async def test_a_job_running_past_its_own_time_limit_is_stuck_once(sim: Any, tmp
     with Store.open(settings.watcher.state) as store:
         engine = Engine(settings, store)
         started = time.time()
-        info = add_sim_job(sim, "braket", "overrun", "succeeded", at=3.0, extra=[
-            {"at": 0.0, "fields": {"stoppingCondition": {"maxRuntimeInSeconds": 1}, "startedAt": started}},
-            {"at": 0.3, "fields": {"billableDuration": 300}},
-        ])
+        info = add_sim_job(
+            sim,
+            "braket",
+            "overrun",
+            "succeeded",
+            at=3.0,
+            extra=[
+                {"at": 0.0, "fields": {"stoppingCondition": {"maxRuntimeInSeconds": 1}, "startedAt": started}},
+                {"at": 0.3, "fields": {"billableDuration": 300}},
+            ],
+        )
         engine.add(info)
         await run_until(engine, lambda: not engine.watched())
         stuck = [e.event for e in store.history(info.key) if e.event.kind is EventKind.STUCK]
@@ -207,8 +232,9 @@ async def test_with_role_arn_every_call_is_signed_with_the_assumed_roles_keys(si
     assert signers["testing"]["requests"] == stats["operations"]["sts:AssumeRole"]["requests"]
 
 
-async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(sim: Any, tmp_path: Path,
-                                                                         http_receiver: Any) -> None:
+async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(
+    sim: Any, tmp_path: Path, http_receiver: Any
+) -> None:
     settings = settings_for(sim, tmp_path, http_receiver.url("json"))
     created = anyio.current_time()
     infos = [add_sim_job(sim, service, f"{service}-restart", "succeeded", at=3.0) for service in ENDS]
@@ -217,9 +243,13 @@ async def test_restart_mid_run_neither_loses_nor_repeats_a_notification(sim: Any
         for info in infos:
             engine.add(info)
         # First life: until every job was seen running, then stop as on SIGTERM.
-        await run_until(engine, lambda: len(engine.watched()) == 5 and all(
-            s.snapshot is not None and s.snapshot.phase is Phase.RUNNING for s in engine.watched()
-        ))
+        await run_until(
+            engine,
+            lambda: (
+                len(engine.watched()) == 5
+                and all(s.snapshot is not None and s.snapshot.phase is Phase.RUNNING for s in engine.watched())
+            ),
+        )
         assert all(not s.done for s in store.jobs()), "the jobs must still run when the daemon stops"
     await anyio.sleep(max(0.0, created + 3.3 - anyio.current_time()))  # the jobs end while the daemon is down
     with Store.open(settings.watcher.state) as store:

@@ -26,7 +26,7 @@ def test_every_toml_example_is_a_valid_config(block: str, tmp_path: Path) -> Non
 
 def test_the_quick_start_is_two_make_targets_that_exist() -> None:
     text = README.read_text()
-    quick = text[text.index("## Quick start"):text.index("## What it does")]
+    quick = text[text.index("## Quick start") : text.index("## What it does")]
     commands = re.findall(r"^(make \w+)", quick, flags=re.M)
     assert commands == ["make demo", "make test"]
     makefile = (README.parent / "Makefile").read_text()
@@ -38,7 +38,7 @@ def test_the_quick_start_is_two_make_targets_that_exist() -> None:
 
 def test_every_command_in_the_commands_table_exists() -> None:
     text = README.read_text()
-    table = text[text.index("## Commands"):text.index("## Configuration")]
+    table = text[text.index("## Commands") : text.index("## Configuration")]
     named = set(re.findall(r"`jobwatch ([a-z-]+)", table))
     known = set(_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert named == known, named ^ known

@@ -53,8 +53,8 @@ async def test_a_receiver_outage_loses_nothing_and_sends_nothing_twice(
     daemon.start()
     await until(lambda: len(receiver.delivered()) >= 5, 30, "the first notices")
 
-    receiver.status = 503  # first the receiver answers but fails...
-    await anyio.sleep(1.0)
+    receiver.status = 503  # first the receiver answers but fails (until a send has met it)...
+    await until(lambda: any(n.status == 503 for n in receiver.notices), 30, "a send to meet the failing receiver")
     await receiver.down()  # ...then it is gone (connection refused)
     await until(lambda: state_progress(state)[0] == 0, 30, "every job to end while the receiver is down")
     await anyio.sleep(1.0)

@@ -76,8 +76,9 @@ def test_a_good_config_loads_with_durations_in_seconds(tmp_path: Path) -> None:
         (("[services.braket]", "[services.s3]"), "services", "unknown service 's3'"),
     ],
 )
-def test_each_mistake_names_file_field_and_problem(tmp_path: Path, change: tuple[str, str], field: str,
-                                                   problem: str) -> None:
+def test_each_mistake_names_file_field_and_problem(
+    tmp_path: Path, change: tuple[str, str], field: str, problem: str
+) -> None:
     path = _write(tmp_path, GOOD.replace(*change, 1))
     with pytest.raises(ConfigError) as caught:
         load_settings(path, env={"HOOK_PATH": "hook"})
@@ -106,8 +107,13 @@ def test_the_same_job_twice_is_refused(tmp_path: Path) -> None:
 
 
 def test_environment_overrides_any_setting(tmp_path: Path) -> None:
-    env = {"HOOK_PATH": "h", "JOBWATCH_WATCHER__POLL_INTERVAL": "5s", "JOBWATCH_SERVICES__IOT__RATE_LIMIT": "7",
-           "JOBWATCH_API__LISTEN": "127.0.0.1:9999", "JOBWATCH_AWS__ENDPOINT_URL": "http://127.0.0.1:1"}
+    env = {
+        "HOOK_PATH": "h",
+        "JOBWATCH_WATCHER__POLL_INTERVAL": "5s",
+        "JOBWATCH_SERVICES__IOT__RATE_LIMIT": "7",
+        "JOBWATCH_API__LISTEN": "127.0.0.1:9999",
+        "JOBWATCH_AWS__ENDPOINT_URL": "http://127.0.0.1:1",
+    }
     settings = load_settings(_write(tmp_path, GOOD), env=env)
     assert settings.watcher.poll_interval == 5
     assert settings.service("iot").rate_limit == 7
@@ -123,16 +129,22 @@ def test_api_off_loopback_needs_a_token(tmp_path: Path) -> None:
 
 
 def test_masked_config_shows_no_secret(tmp_path: Path) -> None:
-    settings = load_settings(_write(tmp_path, GOOD.replace("json://127.0.0.1:9000/${HOOK_PATH}",
-                                                           "slack://T0001/B0002/${HOOK_PATH}")),
-                             env={"HOOK_PATH": "xoxb-very-secret"})
+    settings = load_settings(
+        _write(tmp_path, GOOD.replace("json://127.0.0.1:9000/${HOOK_PATH}", "slack://T0001/B0002/${HOOK_PATH}")),
+        env={"HOOK_PATH": "xoxb-very-secret"},
+    )
     assert "very-secret" not in str(masked(settings))
 
 
 def test_check_config_exits_non_zero_and_starts_nothing(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.replace('poll_interval = "10s"', 'poll_interval = "soon"'))
-    done = subprocess.run([sys.executable, "-m", "watcher.cli", "check-config", "--config", str(path)],
-                          capture_output=True, text=True, timeout=60, env={"HOOK_PATH": "h", "PATH": "/usr/bin"})
+    done = subprocess.run(
+        [sys.executable, "-m", "watcher.cli", "check-config", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOOK_PATH": "h", "PATH": "/usr/bin"},
+    )
     assert done.returncode == 2
     assert f"{path}: watcher.poll_interval: 'soon' is not a duration" in done.stderr
     assert "Traceback" not in done.stderr

@@ -7,8 +7,18 @@ from watcher.durations import format_duration, parse_duration
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("250ms", 0.25), ("0", 0), (90, 90),
-     ("1.5h", 5400), (" 10 s ", 10)],
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("2h", 7200),
+        ("1d", 86400),
+        ("1h30m", 5400),
+        ("250ms", 0.25),
+        ("0", 0),
+        (90, 90),
+        ("1.5h", 5400),
+        (" 10 s ", 10),
+    ],
 )
 def test_accepts_common_forms(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds

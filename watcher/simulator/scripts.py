@@ -55,8 +55,14 @@ ENDS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def lifecycle(service: str, end: str | None, *, running_at: float = 0.2, end_at: float = 0.6,
-              extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def lifecycle(
+    service: str,
+    end: str | None,
+    *,
+    running_at: float = 0.2,
+    end_at: float = 0.6,
+    extra: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """A script: queued at first, running from ``running_at``, ending as ``end`` (a phase) at ``end_at``."""
     script = [{"at": running_at, "fields": RUNNING[service]}, *(extra or [])]
     if end is not None:

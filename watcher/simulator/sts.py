@@ -18,9 +18,11 @@ _ROLE = "arn:aws:iam::"
 
 
 def error(code: str, message: str, status: int = 400) -> web.Response:
-    body = (f'<ErrorResponse xmlns="{_NS}"><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
-            f"<Message>{escape(message)}</Message></Error><RequestId>{secrets.token_hex(16)}</RequestId>"
-            "</ErrorResponse>")
+    body = (
+        f'<ErrorResponse xmlns="{_NS}"><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
+        f"<Message>{escape(message)}</Message></Error><RequestId>{secrets.token_hex(16)}</RequestId>"
+        "</ErrorResponse>"
+    )
     return web.Response(status=status, body=body.encode(), content_type="text/xml")
 
 
@@ -41,7 +43,7 @@ def assume_role(body: bytes, now: float) -> web.Response:
     if not 900 <= duration <= 43200:
         return error("ValidationError", "DurationSeconds must be between 900 and 43200")
     expires = datetime.fromtimestamp(now, UTC) + timedelta(seconds=duration)
-    account = role[len(_ROLE):].split(":", 1)[0]
+    account = role[len(_ROLE) :].split(":", 1)[0]
     role_name = role.rsplit("/", 1)[-1]
     key = "ASIA" + secrets.token_hex(8).upper()
     body_xml = (
