@@ -29,6 +29,7 @@ docs: $(BIN)/jobwatch
 
 lint: $(BIN)/jobwatch
 	$(BIN)/ruff check watcher tests bench
+	$(BIN)/ruff format --check watcher tests bench
 	$(BIN)/mypy
 
 clean:
