@@ -11,12 +11,12 @@ from typing import Any
 
 import anyio
 import pytest
+from support import quick_settings, until
 
 from watcher.api import ApiServer
 from watcher.config import Settings
 from watcher.discovery import Rule, discovery_tasks
 from watcher.engine import Engine
-from watcher.model import SERVICES
 from watcher.simulator import SimulatorThread
 from watcher.store import Store
 
@@ -55,25 +55,6 @@ def sim() -> Iterator[SimulatorThread]:
 
 
 # -- a running daemon (engine + local API + discovery rules) for tests/api, tests/discovery, tests/wait --------------
-def _daemon_settings(sim_url: str, tmp_path: Path, **extra: Any) -> Settings:
-    """Quick polls against the simulator, state in ``tmp_path``, the API on a free loopback port."""
-    raw: dict[str, Any] = {
-        "watcher": {
-            "state": str(tmp_path / "state.db"),
-            "poll_interval": 0.2,
-            "max_poll_interval": 0.5,
-            "stuck_after": 0,
-        },
-        "aws": {"region": "us-east-1", "endpoint_url": sim_url},
-        "services": {s: {"rate_limit": 50} for s in SERVICES},
-        "api": {"listen": "127.0.0.1:0"},
-        "notify": {"retry_base": 0.1, "retry_cap": 0.5},
-    }
-    for key, value in extra.items():
-        raw[key] = {**raw[key], **value} if isinstance(raw.get(key), dict) else value
-    return Settings.model_validate(raw)
-
-
 @dataclass
 class _Daemon:
     """A running engine with its API."""
@@ -110,20 +91,10 @@ async def _running(settings: Settings, notifier: Any = None) -> AsyncIterator[_D
         store.close()
 
 
-async def _until(condition: Any, within: float = 10.0, what: str = "condition") -> None:
-    """Poll ``condition()`` every 20 ms; fail with ``what`` after ``within`` seconds."""
-    try:
-        with anyio.fail_after(within):
-            while not condition():
-                await anyio.sleep(0.02)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def daemon_settings(sim: Any, tmp_path: Path) -> Any:
     """``daemon_settings(**overrides)``: quick-polling settings against this test's simulator, API on a free port."""
-    return partial(_daemon_settings, sim.url, tmp_path)
+    return partial(quick_settings, sim.url, tmp_path)
 
 
 @pytest.fixture
@@ -136,7 +107,7 @@ def api_daemon() -> Any:
 @pytest.fixture
 def wait_until() -> Any:
     """``await wait_until(condition, within=10, what=...)``: poll a plain condition with a deadline."""
-    return _until
+    return until
 
 
 # -- notification receivers for every test folder: http_receiver, smtp_server (tests/notify/receivers.py) -----------

@@ -11,35 +11,27 @@ from typing import Any
 
 import anyio
 import pytest
+from support import quick_settings
 
 from watcher.config import Settings
 from watcher.engine import Engine
 from watcher.model import EventKind, JobInfo, JobRef, Phase
 from watcher.notify import Notifier
-from watcher.simulator.scripts import ENDS, RUNNING, lifecycle
+from watcher.simulator.scripts import ENDS, lifecycle
 from watcher.store import Store
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("aws_env")]
 
 
 def settings_for(sim: Any, tmp_path: Path, receiver_url: str | None, **watcher: Any) -> Settings:
-    raw: dict[str, Any] = {
-        "watcher": {
-            "state": str(tmp_path / "state.db"),
-            "poll_interval": 0.2,
-            "max_poll_interval": 0.5,
-            "stuck_after": 0,
-            **watcher,
-        },
-        "aws": {"region": "us-east-1", "endpoint_url": sim.url},
-        "services": {s: {"rate_limit": 50} for s in RUNNING},
-        "api": {"enabled": False},
-        "notify": {"retry_base": 0.1, "retry_cap": 0.5},
-    }
+    """The shared quick settings (API off: these tests drive the engine alone), plus a hook channel if given."""
+    extra: dict[str, Any] = {"api": {"enabled": False}}
+    if watcher:
+        extra["watcher"] = watcher
     if receiver_url:
-        raw["channels"] = [{"name": "hook", "url": receiver_url}]
-        raw["routes"] = [{"channels": ["hook"], "when": {"kind": ["phase", "vanished", "stuck", "error"]}}]
-    return Settings.model_validate(raw)
+        extra["channels"] = [{"name": "hook", "url": receiver_url}]
+        extra["routes"] = [{"channels": ["hook"], "when": {"kind": ["phase", "vanished", "stuck", "error"]}}]
+    return quick_settings(sim.url, tmp_path, **extra)
 
 
 def add_sim_job(

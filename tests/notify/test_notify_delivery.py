@@ -14,6 +14,7 @@ import pytest
 from apprise.conversion.format import markdown_to_html
 from notify.builders import add, commit, event, job, phase, snap
 from notify.receivers import HttpReceiver, SmtpServer
+from support import until
 from test_notify_render import HOSTILE, read_html, visible
 
 from watcher.model import EventKind, Phase
@@ -46,15 +47,6 @@ def make(
     )
     assert n.problems() == []
     return n
-
-
-async def wait(condition: Any, within: float = 5.0, what: str = "condition") -> None:
-    try:
-        with anyio.fail_after(within):
-            while not condition():
-                await anyio.sleep(0.01)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting for {what}")
 
 
 def titles(requests: list[dict[str, Any]]) -> list[str]:
@@ -129,11 +121,11 @@ async def test_an_outage_delays_but_never_loses_or_duplicates_and_keeps_order_pe
                     n.wake()
                     expected[info.display_name].append(f"ℹ️ {info.display_name}: status S{step - 1} → S{step}")  # noqa: RUF001
             await http_receiver.wait_for(9, ok_only=True, path="/up")  # the healthy channel is not held back
-            await wait(lambda: len(http_receiver.requests) - 9 >= 6, what="retries on the failing channel")
+            await until(lambda: len(http_receiver.requests) - 9 >= 6, within=5.0, what="retries on the failing channel")
             assert not http_receiver.delivered("/down")
             http_receiver.set_status(200, path="/down")
             await http_receiver.wait_for(9, within=10, ok_only=True, path="/down")
-            await wait(lambda: store.outbox_depth() == 0, what="an empty outbox")
+            await until(lambda: store.outbox_depth() == 0, within=5.0, what="an empty outbox")
             tg.cancel_scope.cancel()
         for path in ("/up", "/down"):
             got = titles(http_receiver.delivered(path))
@@ -155,7 +147,7 @@ async def test_a_row_past_max_age_is_given_up_with_the_last_error(tmp_path: Path
         commit(store, n, add(store, info), [phase(info, "running", "failed")])
         async with anyio.create_task_group() as tg:
             tg.start_soon(n.run, store)
-            await wait(lambda: store.outbox_depth() == 0, what="the row to expire")
+            await until(lambda: store.outbox_depth() == 0, within=5.0, what="the row to expire")
             tg.cancel_scope.cancel()
         [delivery] = store.history(info.key)[0].deliveries
         assert delivery["state"] == "expired" and "503" in delivery["last_error"]
@@ -188,7 +180,7 @@ async def test_a_send_whose_commit_was_lost_is_repeated_at_most_once(
         assert store.outbox_depth() == 1
         assert await revived.drain(store, timeout=5) == 0
         assert await revived.drain(store, timeout=5) == 0
-    await wait(lambda: len(http_receiver.delivered()) == 4, what="the abandoned first send to finish")
+    await until(lambda: len(http_receiver.delivered()) == 4, within=5.0, what="the abandoned first send to finish")
     counts = Counter(re.sub(r"^\S+ ", "", t) for t in titles(http_receiver.requests))
     assert counts == {"killed: status S0 → S1": 1, "killed: status S1 → S2": 1, "killed: status S2 → S3": 2}
 
@@ -206,7 +198,7 @@ async def test_wake_sends_at_once_instead_of_at_the_next_planned_wakeup(
             commit(store, n, state, [phase(info, "queued", "running")])
             n.wake()
             await http_receiver.wait_for(1, within=3, ok_only=True)
-            await wait(lambda: store.outbox_depth() == 0, what="the row marked sent")
+            await until(lambda: store.outbox_depth() == 0, within=5.0, what="the row marked sent")
             tg.cancel_scope.cancel()
 
 
@@ -225,7 +217,9 @@ async def test_a_hanging_channel_does_not_hold_back_another(tmp_path: Path, http
             def states() -> dict[tuple[str, str], str]:
                 return {(e.job.display_name, d["channel"]): d["state"] for e in store.history() for d in e.deliveries}
 
-            await wait(lambda: states()[("second", "fast")] == "sent", what="the fast channel's second notice")
+            await until(
+                lambda: states()[("second", "fast")] == "sent", within=5.0, what="the fast channel's second notice"
+            )
             assert states() == {
                 ("first", "slow"): "pending",
                 ("first", "fast"): "sent",

@@ -10,7 +10,8 @@ import anyio
 import pytest
 from notify.builders import add, commit, event, job, phase, snap
 from notify.receivers import HttpReceiver
-from test_notify_delivery import make, titles, wait
+from support import until
+from test_notify_delivery import make, titles
 
 from watcher.model import EventKind, Phase
 from watcher.notify import MuteConfig, Notifier, NotifySettings, RouteConfig
@@ -105,7 +106,7 @@ async def test_events_within_the_group_window_arrive_as_one_digest(tmp_path: Pat
                 commit(store, n, add(store, info), [phase(info, "running", new)])
                 n.wake()
             await http_receiver.wait_for(1, ok_only=True)
-            await wait(lambda: store.outbox_depth() == 0, what="the digest marked sent")
+            await until(lambda: store.outbox_depth() == 0, within=5.0, what="the digest marked sent")
             late = job("delta")
             commit(store, n, add(store, late), [phase(late, "queued", "running")])
             n.wake()

@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import pytest
 from reliability.drills import SERVICES, Receiver, SimJob, add_jobs, daemon_config, read_state, state_progress
+from support import until
 
 from watcher.store import JobState, Store
 
@@ -26,15 +27,6 @@ def register(state: Path, jobs: list[SimJob]) -> None:
         now = time.time()
         for job in jobs:
             store.upsert_job(JobState(info=job.info, source="cli", added_at=now, next_poll_at=now))
-
-
-async def until(condition: Any, within: float, what: str) -> None:
-    try:
-        with anyio.fail_after(within):
-            while not condition():
-                await anyio.sleep(0.05)
-    except TimeoutError:
-        pytest.fail(f"timed out after {within}s waiting for {what}")
 
 
 def phase_events(state: Path) -> list[tuple[str, str | None, str]]:
